@@ -1,0 +1,43 @@
+import type { Policy } from '../policy/index.js';
+import type { NonceStore } from '../signing/index.js';
+import type { GatewayStore, RateLimiter } from './store/types.js';
+
+/** Timeouts and size limits; every one can be set, the defaults suit an agent's API traffic. */
+export interface GatewayLimits {
+  maxRequestBodyBytes: number;
+  /** From dialing until the target's response headers arrive. */
+  upstreamHeadersTimeoutMs: number;
+  /** No bytes either way for this long ends the exchange. */
+  upstreamIdleTimeoutMs: number;
+  /** How long a caller may take to send its headers. */
+  clientHeadersTimeoutMs: number;
+  /** On shutdown, how long in-flight requests may take to finish. */
+  drainTimeoutMs: number;
+  /** Registered agents live this long before `agent_expired`. */
+  agentTtlMs: number;
+}
+
+export const DEFAULT_LIMITS: GatewayLimits = {
+  maxRequestBodyBytes: 64 * 1024 * 1024,
+  upstreamHeadersTimeoutMs: 60_000,
+  upstreamIdleTimeoutMs: 120_000,
+  clientHeadersTimeoutMs: 30_000,
+  drainTimeoutMs: 10_000,
+  agentTtlMs: 24 * 60 * 60 * 1000,
+};
+
+/** Everything a request handler needs; injected so tests swap the clock, resolver or store. */
+export interface GatewayContext {
+  store: GatewayStore;
+  policy: Policy;
+  limiter: RateLimiter;
+  nonces: NonceStore;
+  limits: GatewayLimits;
+  now: () => number;
+  resolve(host: string): Promise<string[]>;
+  /** True when ip:port is this gateway's own listener (the loop guard). */
+  isSelf(ip: string, port: number): boolean;
+  tmpDir: string;
+  /** Operator messages (stderr); never receives secrets. */
+  warn(message: string): void;
+}

@@ -1,0 +1,52 @@
+import type { ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { SphyrPolicyError } from '../../errors.js';
+import type { Caller } from '../authenticate.js';
+import type { BodySpool } from '../body-spool.js';
+import type { GatewayContext } from '../context.js';
+import type { LogDraft } from '../log-draft.js';
+import { readJson } from './json-body.js';
+import { parseTarget, vetTarget } from './target.js';
+
+const CheckBody = z.strictObject({ method: z.string().min(1).max(32), url: z.string().min(1).max(16_384) });
+
+/** `POST /v1/check`: the verdict for `{method,url}` without sending anything. */
+export async function handleCheck(
+  ctx: GatewayContext,
+  res: ServerResponse,
+  caller: Caller,
+  body: BodySpool,
+  draft: LogDraft,
+  requestId: string,
+  commit: () => Promise<void>,
+  send: (res: ServerResponse, status: number, value: unknown, requestId: string) => void,
+): Promise<void> {
+  const input = await readJson(body, CheckBody);
+  const method = input.method.toUpperCase();
+  draft.method = method;
+  let verdict: { verdict: 'allow' | 'block'; reason: string };
+  try {
+    const url = parseTarget(canonicalOrUndefined(input.url), draft, ctx);
+    const vetted = await vetTarget(ctx, draft, caller.key.id, method, url);
+    verdict = { verdict: 'allow', reason: vetted.reportReason ?? 'allowed' };
+  } catch (error) {
+    if (!(error instanceof SphyrPolicyError)) throw error;
+    verdict = { verdict: 'block', reason: error.code };
+  }
+  draft.outcome = verdict.verdict === 'allow' ? 'allowed' : 'blocked';
+  draft.reason = verdict.reason;
+  draft.status = 200;
+  await commit();
+  send(res, 200, verdict, requestId);
+}
+
+/** The caller may send any spelling; the verdict is for its canonical form. */
+function canonicalOrUndefined(text: string): string {
+  try {
+    const url = new URL(text);
+    url.hash = '';
+    return url.href;
+  } catch {
+    return text;
+  }
+}

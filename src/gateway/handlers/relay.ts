@@ -1,0 +1,81 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { finished } from 'node:stream/promises';
+import { SphyrNetworkError } from '../../errors.js';
+import type { Caller } from '../authenticate.js';
+import type { BodySpool } from '../body-spool.js';
+import type { GatewayContext } from '../context.js';
+import { forwardRequestHeaders, forwardResponseHeaders } from '../http-headers.js';
+import type { LogDraft } from '../log-draft.js';
+import { sendUpstream, type UpstreamAgents } from '../upstream.js';
+import { parseTarget, vetTarget } from './target.js';
+
+/**
+ * `ANY /v1/relay`: screen, dial the vetted address, stream the target's answer back untouched
+ * (redirects included: the client sends the next hop as a new, re-screened relay). The record is
+ * committed before the last byte is released, so every finished response has its record.
+ */
+export async function handleRelay(
+  ctx: GatewayContext,
+  agents: UpstreamAgents,
+  req: IncomingMessage,
+  res: ServerResponse,
+  caller: Caller,
+  body: BodySpool,
+  draft: LogDraft,
+  requestId: string,
+  commit: () => Promise<void>,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  const url = parseTarget(req.headers['sphyr-target-uri'] as string | undefined, draft, ctx);
+  const vetted = await vetTarget(ctx, draft, caller.key.id, method, url, body.prefix);
+  draft.bytesIn = body.size;
+
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+  const upstream = await sendUpstream({
+    target: vetted.url,
+    address: vetted.addresses[0] as string,
+    method,
+    headers: forwardRequestHeaders(req.headers),
+    body,
+    headersTimeoutMs: ctx.limits.upstreamHeadersTimeoutMs,
+    idleTimeoutMs: ctx.limits.upstreamIdleTimeoutMs,
+    agents,
+    signal: abort.signal,
+  });
+  draft.status = upstream.statusCode ?? 502;
+  draft.outcome = 'allowed';
+  draft.reason = vetted.reportReason ?? 'allowed';
+  res.writeHead(draft.status, upstream.statusMessage, {
+    ...forwardResponseHeaders(upstream.headers),
+    'sphyr-request-id': requestId,
+    'sphyr-outcome': 'allowed',
+  });
+  upstream.on('data', (chunk: Buffer) => {
+    draft.bytesOut += chunk.length;
+  });
+  upstream.pipe(res, { end: false });
+  try {
+    await finished(upstream);
+  } catch (error) {
+    // Headers are gone already: the caller sees a cut connection; the record says why.
+    draft.outcome = 'error';
+    draft.reason = abort.signal.aborted ? 'client_closed' : 'upstream_interrupted';
+    res.destroy();
+    await commit();
+    if (!abort.signal.aborted) ctx.warn(`relay ${requestId}: ${url.host} broke off mid-response`);
+    throw new HandledError(error);
+  }
+  await commit();
+  res.end();
+}
+
+/** Thrown after the response and its record are already dealt with; the caller only cleans up. */
+export class HandledError extends SphyrNetworkError {
+  constructor(cause: unknown) {
+    super('handled', 'already answered', { cause });
+  }
+}

@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { SphyrRequestError } from '../errors.js';
+import { ENTROPY_BODY_PREFIX_BYTES } from '../policy/index.js';
+import type { SignedCallKind } from '../signing/index.js';
+import { authenticate, type Caller, checkPreAuthLimit } from './authenticate.js';
+import { BodySpool } from './body-spool.js';
+import type { GatewayContext } from './context.js';
+import { handleRegister } from './handlers/agents.js';
+import { handleCheck } from './handlers/check.js';
+import { handleRecentEvents, handleToolEvent } from './handlers/events.js';
+import { HandledError, handleRelay } from './handlers/relay.js';
+import { newRequestId } from './ids.js';
+import { type LogDraft, newDraft } from './log-draft.js';
+import { refusalFor, sendJson, sendRefusal } from './refusal.js';
+import type { LogKind } from './store/types.js';
+import type { UpstreamAgents } from './upstream.js';
+
+interface Route {
+  signed: SignedCallKind;
+  kind: LogKind;
+  /** Logged on refusal? Registration and reads are not traffic, so only their refusals are. */
+  logSuccess: boolean;
+}
+
+function routeFor(method: string, path: string): Route | 'health' | undefined {
+  if (path === '/healthz') return method === 'GET' || method === 'HEAD' ? 'health' : undefined;
+  if (path === '/v1/relay') return { signed: 'relay', kind: 'relay', logSuccess: true };
+  if (path === '/v1/check' && method === 'POST') return { signed: 'agent', kind: 'check', logSuccess: true };
+  if (path === '/v1/agents' && method === 'POST')
+    return { signed: 'register', kind: 'refusal', logSuccess: false };
+  if (path === '/v1/events' && method === 'POST') return { signed: 'agent', kind: 'tool', logSuccess: true };
+  if (path === '/v1/events' && method === 'GET')
+    return { signed: 'agent', kind: 'refusal', logSuccess: false };
+  return undefined;
+}
+
+/** The gateway's request pipeline (DESIGN §1): limit → verify → limits → screen → policy → relay → log. */
+export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents) {
+  return async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const now = ctx.now();
+    const requestId = newRequestId(now);
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = routeFor(method, path);
+    if (route === 'health') {
+      sendJson(res, 200, { status: 'ok' }, requestId);
+      return;
+    }
+    const draft: LogDraft = newDraft(requestId, now, route?.kind ?? 'refusal', ip, method);
+    let committed = false;
+    const commit = async () => {
+      if (committed) return;
+      committed = true;
+      draft.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+      await ctx.store.append(draft);
+    };
+    let body: BodySpool | undefined;
+    const readBody = async () => {
+      body ??= await BodySpool.read(req, {
+        maxBytes: ctx.limits.maxRequestBodyBytes,
+        tmpDir: ctx.tmpDir,
+        prefixBytes: ENTROPY_BODY_PREFIX_BYTES,
+      });
+      return body;
+    };
+    try {
+      if (!route) {
+        throw new SphyrRequestError(
+          'not_found',
+          `no ${method} ${path} on this gateway (see /v1/relay, /v1/check)`,
+        );
+      }
+      await checkPreAuthLimit(ctx, ip);
+      const caller: Caller = await authenticate(ctx, req, route.signed, readBody, ip, (keyId) => {
+        draft.keyId = keyId.slice(0, 100);
+      });
+      draft.agentId = caller.agent?.id ?? null;
+      draft.signature = caller.signature;
+      const spool = await readBody();
+      const send = sendJson;
+      if (route.signed === 'relay') {
+        await handleRelay(ctx, agents, req, res, caller, spool, draft, requestId, commit);
+      } else if (path === '/v1/check') {
+        await handleCheck(ctx, res, caller, spool, draft, requestId, commit, send);
+      } else if (path === '/v1/agents') {
+        await handleRegister(ctx, res, caller, spool, requestId, send);
+      } else if (method === 'POST') {
+        await handleToolEvent(res, spool, draft, requestId, commit, send);
+      } else {
+        await handleRecentEvents(ctx, req, res, caller, requestId, send);
+      }
+    } catch (error) {
+      if (error instanceof HandledError) return;
+      const refusal = refusalFor(error);
+      if (refusal.code === 'internal_error')
+        ctx.warn(`request ${requestId} failed: ${(error as Error)?.stack ?? error}`);
+      if (route && !res.headersSent) {
+        draft.outcome = refusal.outcome;
+        draft.reason = refusal.code;
+        draft.status = refusal.status;
+        if (draft.kind === 'tool') draft.kind = 'refusal';
+        await commit().catch((e) => ctx.warn(`request ${requestId}: could not write its log record: ${e}`));
+      }
+      if (res.headersSent) {
+        res.destroy();
+      } else {
+        sendRefusal(res, refusal, requestId);
+      }
+      // Discard what the caller is still sending rather than leave it in the socket.
+      if (!req.complete) req.resume();
+    } finally {
+      await (body as BodySpool | undefined)?.dispose();
+    }
+  };
+}

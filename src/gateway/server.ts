@@ -1,0 +1,205 @@
+import { lookup } from 'node:dns/promises';
+import { mkdir } from 'node:fs/promises';
+import http, { type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { SphyrConfigError, SphyrRequestError } from '../errors.js';
+import { DEFAULT_POLICY, type Policy } from '../policy/index.js';
+import { MemoryNonceStore, type NonceStore } from '../signing/index.js';
+import { DEFAULT_LIMITS, type GatewayContext, type GatewayLimits } from './context.js';
+import { newRequestId } from './ids.js';
+import { refusalFor } from './refusal.js';
+import { createRequestHandler } from './request-handler.js';
+import { MemoryRateLimiter } from './store/memory-rate-limiter.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import type { GatewayStore, RateLimiter } from './store/types.js';
+import { createUpstreamAgents } from './upstream.js';
+
+export const DEFAULT_PORT = 7470;
+export const DEFAULT_HOST = '127.0.0.1';
+const PURGE_EVERY_MS = 60 * 60 * 1000;
+
+export interface GatewayOptions {
+  host?: string;
+  port?: number;
+  dataDir: string;
+  policy?: Policy;
+  limits?: Partial<GatewayLimits>;
+  now?: () => number;
+  resolve?: (host: string) => Promise<string[]>;
+  store?: GatewayStore;
+  limiter?: RateLimiter;
+  nonces?: NonceStore;
+  warn?: (message: string) => void;
+}
+
+export interface RunningGateway {
+  url: string;
+  host: string;
+  port: number;
+  store: GatewayStore;
+  /** Stop accepting, let in-flight requests finish (up to the drain timeout), flush and close the log. */
+  close(): Promise<void>;
+  /** Run the retention purge now; returns the number of records removed. */
+  purge(): Promise<number>;
+}
+
+async function systemResolve(host: string): Promise<string[]> {
+  const answers = await lookup(host, { all: true, verbatim: true });
+  return answers.map((a) => a.address);
+}
+
+function localAddresses(): Set<string> {
+  const set = new Set<string>(['0.0.0.0', '::']);
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const info of list ?? []) set.add(info.address);
+  }
+  return set;
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new SphyrConfigError(
+            'port_in_use',
+            `port ${port} on ${host} is already in use; stop the other process or pick another with --port`,
+          ),
+        );
+      } else if (error.code === 'EACCES') {
+        reject(
+          new SphyrConfigError(
+            'port_denied',
+            `not allowed to listen on ${host}:${port}; use a port above 1023`,
+          ),
+        );
+      } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+        reject(
+          new SphyrConfigError(
+            'host_invalid',
+            `cannot listen on ${host}: no such local address; check --host`,
+          ),
+        );
+      } else {
+        reject(error);
+      }
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+/** Start the embedded gateway: SQLite log in `dataDir`, in-memory limiters and nonce store. */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const host = options.host ?? DEFAULT_HOST;
+  const policy = options.policy ?? DEFAULT_POLICY;
+  const now = options.now ?? Date.now;
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`sphyr gateway: ${m}\n`));
+  const store = options.store ?? (await SqliteStore.open(options.dataDir));
+  const tmpDir = path.join(options.dataDir, 'tmp');
+  try {
+    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    await store.close();
+    throw new SphyrConfigError(
+      'data_dir_unwritable',
+      `cannot create ${tmpDir}; check --data-dir permissions`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  let port = options.port ?? DEFAULT_PORT;
+  const selfAddresses = localAddresses();
+  const ctx: GatewayContext = {
+    store,
+    policy,
+    limiter: options.limiter ?? new MemoryRateLimiter(now),
+    nonces: options.nonces ?? new MemoryNonceStore({ now }),
+    limits,
+    now,
+    resolve: options.resolve ?? systemResolve,
+    isSelf: (ip, targetPort) => targetPort === port && selfAddresses.has(ip),
+    tmpDir,
+    warn,
+  };
+  const agents = createUpstreamAgents();
+  const handler = createRequestHandler(ctx, agents);
+  const inFlight = new Set<Promise<void>>();
+  const server = http.createServer(
+    { headersTimeout: limits.clientHeadersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      const done = handler(req, res).catch((error) => warn(`unhandled: ${(error as Error).stack ?? error}`));
+      inFlight.add(done);
+      void done.finally(() => inFlight.delete(done));
+    },
+  );
+  // Malformed requests (oversized headers, bad framing) get a JSON answer, never a crash.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable) return socket.destroy();
+    const code = error.code === 'HPE_HEADER_OVERFLOW' ? 'header_too_large' : 'bad_request';
+    const refusal = refusalFor(
+      new SphyrRequestError(
+        code,
+        code === 'header_too_large' ? 'request headers are too large' : 'malformed HTTP request',
+      ),
+    );
+    const body = JSON.stringify({
+      error: { code: refusal.code, message: refusal.message, requestId: newRequestId(now()) },
+    });
+    socket.end(
+      `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\nContent-Type: application/json\r\n` +
+        `Sphyr-Outcome: error\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  let address: AddressInfo;
+  try {
+    address = await listen(server, host, port);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  port = address.port;
+
+  const purge = () => store.purgeBefore(now() - policy.retentionDays * 24 * 60 * 60 * 1000);
+  await purge();
+  const purgeTimer = setInterval(() => {
+    purge().catch((error) => warn(`retention purge failed: ${error}`));
+  }, PURGE_EVERY_MS);
+  purgeTimer.unref();
+
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    host: address.address,
+    port,
+    store,
+    purge,
+    close() {
+      closing ??= (async () => {
+        clearInterval(purgeTimer);
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const drained = Promise.allSettled([...inFlight]);
+        const timeout = new Promise((resolve) => setTimeout(resolve, limits.drainTimeoutMs).unref());
+        await Promise.race([drained, timeout]);
+        server.closeAllConnections();
+        await stopped;
+        await Promise.allSettled([...inFlight]);
+        agents.destroy();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

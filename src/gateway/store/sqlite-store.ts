@@ -1,0 +1,374 @@
+import { createHmac } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { SphyrConfigError } from '../../errors.js';
+import { type DataKeys, loadDataKeys, open, seal } from './data-keys.js';
+import { chainHash, GENESIS_HASH } from './log-chain.js';
+import type {
+  AgentRecord,
+  GatewayStore,
+  KeyRecord,
+  LogQuery,
+  LogRecord,
+  NewLogRecord,
+  VerifyResult,
+} from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  secret BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS agents (
+  id TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  runtime TEXT NOT NULL,
+  version TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  ts INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  key_id TEXT,
+  agent_id TEXT,
+  client_ip TEXT,
+  method TEXT,
+  url_hash TEXT,
+  host TEXT,
+  url TEXT,
+  entropy REAL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  bytes_in INTEGER NOT NULL,
+  bytes_out INTEGER NOT NULL,
+  duration_ms REAL NOT NULL,
+  signature TEXT,
+  tool TEXT,
+  args_digest TEXT,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_ts ON log (ts);
+CREATE INDEX IF NOT EXISTS log_agent ON log (agent_id, seq);
+CREATE INDEX IF NOT EXISTS log_key ON log (key_id, seq);
+CREATE TABLE IF NOT EXISTS meta (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+interface LogRow {
+  seq: number;
+  id: string;
+  ts: number;
+  kind: string;
+  key_id: string | null;
+  agent_id: string | null;
+  client_ip: string | null;
+  method: string | null;
+  url_hash: string | null;
+  host: string | null;
+  url: string | null;
+  entropy: number | null;
+  outcome: string;
+  reason: string;
+  status: number;
+  bytes_in: number;
+  bytes_out: number;
+  duration_ms: number;
+  signature: string | null;
+  tool: string | null;
+  args_digest: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+function rowToRecord(row: LogRow): LogRecord {
+  return {
+    seq: row.seq,
+    id: row.id,
+    ts: row.ts,
+    kind: row.kind as LogRecord['kind'],
+    keyId: row.key_id,
+    agentId: row.agent_id,
+    clientIp: row.client_ip,
+    method: row.method,
+    urlHash: row.url_hash,
+    host: row.host,
+    url: row.url,
+    entropy: row.entropy,
+    outcome: row.outcome as LogRecord['outcome'],
+    reason: row.reason,
+    status: row.status,
+    bytesIn: row.bytes_in,
+    bytesOut: row.bytes_out,
+    durationMs: row.duration_ms,
+    signature: row.signature,
+    tool: row.tool,
+    argsDigest: row.args_digest,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+interface KeyRow {
+  id: string;
+  name: string;
+  secret: Buffer;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function keyRecord(row: KeyRow): KeyRecord {
+  return { id: row.id, name: row.name, createdAt: row.created_at, revokedAt: row.revoked_at };
+}
+
+/** The file inside a data dir. */
+export function databasePath(dataDir: string): string {
+  return path.join(dataDir, 'sphyr.db');
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Every append commits before it returns, so a
+ * response the gateway has finished sending always has its record, even after a SIGKILL.
+ */
+export class SqliteStore implements GatewayStore {
+  readonly #db: Database.Database;
+  readonly #keys: DataKeys;
+  #head: { seq: number; hash: string };
+  readonly #secretCache = new Map<string, { sealed: Buffer; secret: Uint8Array }>();
+  readonly #stmts;
+  readonly #appendTx: (record: LogRecord) => void;
+
+  private constructor(db: Database.Database, keys: DataKeys) {
+    this.#db = db;
+    this.#keys = keys;
+    this.#stmts = {
+      insertLog:
+        db.prepare(`INSERT INTO log (seq, id, ts, kind, key_id, agent_id, client_ip, method, url_hash, host,
+        url, entropy, outcome, reason, status, bytes_in, bytes_out, duration_ms, signature, tool, args_digest,
+        prev_hash, hash) VALUES (@seq, @id, @ts, @kind, @keyId, @agentId, @clientIp, @method, @urlHash, @host, @url,
+        @entropy, @outcome, @reason, @status, @bytesIn, @bytesOut, @durationMs, @signature, @tool, @argsDigest,
+        @prevHash, @hash)`),
+      setMeta: db.prepare(
+        'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+      ),
+      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
+      getKey: db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE id = ?'),
+      getAgent: db.prepare('SELECT * FROM agents WHERE id = ?'),
+    };
+    // The head seq is committed with each record, so deleting the newest records is detected too.
+    this.#appendTx = db.transaction((record: LogRecord) => {
+      this.#stmts.insertLog.run(record);
+      this.#stmts.setMeta.run('log_head_seq', String(record.seq));
+    });
+    this.#head = this.#readHead();
+  }
+
+  /** Open (creating if needed) the store in `dataDir`; errors name the directory and what to do. */
+  static async open(dataDir: string): Promise<SqliteStore> {
+    try {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new SphyrConfigError(
+        'data_dir_unwritable',
+        `data dir ${dataDir} cannot be created (${(error as NodeJS.ErrnoException).code}); choose another with --data-dir`,
+        { cause: error },
+      );
+    }
+    let keys: DataKeys;
+    let db: Database.Database;
+    try {
+      keys = await loadDataKeys(dataDir);
+      db = new Database(databasePath(dataDir));
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL survives a process kill (the OS holds the WAL); only power loss can drop the tail.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.exec(SCHEMA);
+    } catch (error) {
+      if (error instanceof SphyrConfigError) throw error;
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new SphyrConfigError(
+        'data_dir_unwritable',
+        `data dir ${dataDir} is not writable (${code}); fix its permissions or choose another with --data-dir`,
+        { cause: error },
+      );
+    }
+    return new SqliteStore(db, keys);
+  }
+
+  #readHead(): { seq: number; hash: string } {
+    const last = this.#db.prepare('SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1').get() as
+      | { seq: number; hash: string }
+      | undefined;
+    if (last) return last;
+    const anchor = this.#stmts.getMeta.get('purge_anchor');
+    return anchor
+      ? (JSON.parse(anchor.value) as { seq: number; hash: string })
+      : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  hashUrl(canonicalUrl: string): string {
+    return createHmac('sha256', this.#keys.urlHash).update(canonicalUrl).digest('hex');
+  }
+
+  async createKey(id: string, name: string, secret: Uint8Array, now: number): Promise<KeyRecord> {
+    const sealed = seal(this.#keys.secretBox, secret, id);
+    this.#db
+      .prepare('INSERT INTO keys (id, name, secret, created_at, revoked_at) VALUES (?, ?, ?, ?, NULL)')
+      .run(id, name, sealed, now);
+    return { id, name, createdAt: now, revokedAt: null };
+  }
+
+  async getKey(id: string): Promise<{ record: KeyRecord; secret: Uint8Array } | undefined> {
+    const row = this.#stmts.getKey.get(id);
+    if (!row) return undefined;
+    // Decrypting is the costly part; the row itself is read every time so a revocation applies at once.
+    const cached = this.#secretCache.get(id);
+    let secret: Uint8Array;
+    if (cached?.sealed.equals(row.secret)) {
+      secret = cached.secret;
+    } else {
+      secret = open(this.#keys.secretBox, row.secret, id);
+      this.#secretCache.set(id, { sealed: row.secret, secret });
+    }
+    return { record: keyRecord(row), secret };
+  }
+
+  async listKeys(): Promise<KeyRecord[]> {
+    return (this.#db.prepare('SELECT * FROM keys ORDER BY created_at').all() as KeyRow[]).map(keyRecord);
+  }
+
+  async revokeKey(id: string, now: number): Promise<KeyRecord | undefined> {
+    this.#db.prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id);
+    const row = this.#stmts.getKey.get(id);
+    return row ? keyRecord(row) : undefined;
+  }
+
+  async putAgent(a: AgentRecord): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO agents (id, key_id, name, runtime, version, host, pid, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(a.id, a.keyId, a.name, a.runtime, a.version, a.host, a.pid, a.createdAt, a.expiresAt);
+  }
+
+  async getAgent(id: string): Promise<AgentRecord | undefined> {
+    const row = this.#stmts.getAgent.get(id) as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    return {
+      id: row.id as string,
+      keyId: row.key_id as string,
+      name: row.name as string,
+      runtime: row.runtime as string,
+      version: row.version as string,
+      host: row.host as string,
+      pid: row.pid as number | null,
+      createdAt: row.created_at as number,
+      expiresAt: row.expires_at as number,
+    };
+  }
+
+  async append(record: NewLogRecord): Promise<LogRecord> {
+    // Single writer per data dir: the head lives in memory, and the insert commits on its own.
+    const seq = this.#head.seq + 1;
+    const prevHash = this.#head.hash;
+    const hash = chainHash(this.#keys.logChain, seq, prevHash, record);
+    const full: LogRecord = { ...record, seq, prevHash, hash };
+    this.#appendTx(full);
+    this.#head = { seq, hash };
+    return full;
+  }
+
+  async query(q: LogQuery): Promise<LogRecord[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: q.limit };
+    if (q.beforeSeq !== undefined) {
+      where.push('seq < @beforeSeq');
+      params.beforeSeq = q.beforeSeq;
+    }
+    if (q.agentId !== undefined) {
+      where.push('agent_id = @agentId');
+      params.agentId = q.agentId;
+    }
+    if (q.keyId !== undefined) {
+      where.push('key_id = @keyId');
+      params.keyId = q.keyId;
+    }
+    const sql = `SELECT * FROM log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+    return (this.#db.prepare(sql).all(params) as LogRow[]).map(rowToRecord);
+  }
+
+  async verify(): Promise<VerifyResult> {
+    const anchorRow = this.#stmts.getMeta.get('purge_anchor');
+    let expected = anchorRow
+      ? (JSON.parse(anchorRow.value) as { seq: number; hash: string })
+      : { seq: 0, hash: GENESIS_HASH };
+    let checked = 0;
+    let firstSeq: number | null = null;
+    const fail = (brokenAt: number, problem: string): VerifyResult => ({
+      ok: false,
+      checked,
+      firstSeq,
+      lastSeq: expected.seq,
+      brokenAt,
+      problem,
+    });
+    for (const row of this.#db.prepare('SELECT * FROM log ORDER BY seq').iterate() as Iterable<LogRow>) {
+      const record = rowToRecord(row);
+      firstSeq ??= record.seq;
+      if (record.seq !== expected.seq + 1) {
+        return fail(expected.seq + 1, `record ${expected.seq + 1} is missing (next is ${record.seq})`);
+      }
+      if (record.prevHash !== expected.hash) {
+        return fail(
+          record.seq,
+          `record ${record.seq} does not follow record ${expected.seq} (prev_hash differs)`,
+        );
+      }
+      if (chainHash(this.#keys.logChain, record.seq, record.prevHash, record) !== record.hash) {
+        return fail(record.seq, `record ${record.seq} was altered (its hash does not match its contents)`);
+      }
+      expected = { seq: record.seq, hash: record.hash };
+      checked += 1;
+    }
+    const headRow = this.#stmts.getMeta.get('log_head_seq');
+    const headSeq = headRow ? Number(headRow.value) : 0;
+    if (expected.seq < headSeq) {
+      return fail(expected.seq + 1, `records after ${expected.seq} are missing (the log reached ${headSeq})`);
+    }
+    return { ok: true, checked, firstSeq, lastSeq: expected.seq || null };
+  }
+
+  async purgeBefore(cutoff: number): Promise<number> {
+    const purge = this.#db.transaction((before: number) => {
+      const last = this.#db
+        .prepare('SELECT seq, hash FROM log WHERE ts < ? ORDER BY seq DESC LIMIT 1')
+        .get(before) as { seq: number; hash: string } | undefined;
+      if (!last) return 0;
+      // Purge only a prefix of the chain so the rest still verifies from the anchor.
+      const info = this.#db.prepare('DELETE FROM log WHERE seq <= ?').run(last.seq);
+      this.#stmts.setMeta.run('purge_anchor', JSON.stringify(last));
+      return info.changes;
+    });
+    return purge(cutoff);
+  }
+
+  async close(): Promise<void> {
+    if (!this.#db.open) return;
+    this.#db.close();
+  }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Spawned gateways and SQLite files: keep workers few on a 2-core machine.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
