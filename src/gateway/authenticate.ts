@@ -47,7 +47,11 @@ export async function authenticate(
   ip: string,
   noteKeyId: (keyId: string) => void,
 ): Promise<Caller> {
-  const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+  // The raw request target, not a URL re-parse: what the client signed is what arrived.
+  const target = req.url ?? '/';
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  const query = q === -1 ? '?' : target.slice(q);
   const authority = header(req, 'host');
   if (!authority) throw new SphyrRequestError('missing_host', 'the request has no Host header');
   let key: KeyRecord | undefined;
@@ -56,8 +60,8 @@ export async function authenticate(
     facts: {
       method: req.method ?? 'GET',
       authority: authority.toLowerCase(),
-      path: url.pathname,
-      query: url.search === '' ? '?' : url.search,
+      path,
+      query,
       targetUri: header(req, 'sphyr-target-uri'),
       agentId: header(req, 'sphyr-agent-id'),
       contentDigest: header(req, 'content-digest'),

@@ -1,0 +1,70 @@
+/**
+ * @module Replay protection: a set-if-absent store of used `keyid:nonce` pairs with a TTL. The
+ * gateway writes to it only after the HMAC checked out, so unauthenticated traffic cannot fill it.
+ */
+
+/** Backend for used nonces (memory here; a shared store such as Redis `SET NX EX` when scaled out). */
+export interface NonceStore {
+  /**
+   * Records `key` for `ttlSeconds` if it is not already recorded (or has expired).
+   * Resolves `true` when it was recorded now, `false` when it was already present (a replay).
+   */
+  setIfAbsent(key: string, ttlSeconds: number): Promise<boolean>;
+}
+
+/** The nonce-store key for a signature: key ids cannot contain `:`, so this is unambiguous. */
+export function nonceKey(keyId: string, nonce: string): string {
+  return `${keyId}:${nonce}`;
+}
+
+export interface MemoryNonceStoreOptions {
+  /** Clock in milliseconds since the epoch; injectable for tests. Defaults to `Date.now`. */
+  now?: () => number;
+}
+
+// Bounds the work one call does after a long idle period; two or more per insert is enough for the
+// sweep to outpace insertions, so the backlog still drains.
+const SWEEP_PER_CALL = 64;
+
+/**
+ * In-process `NonceStore`. Entries live in a `Map` in insertion order; each call removes expired
+ * entries from the oldest end (at most 64), so memory stays bounded by what was inserted within the
+ * TTL, every entry is removed at most once (O(1) amortised), and no timer keeps the process alive.
+ * With one TTL for everything (the gateway uses 360 s) insertion order is expiry order; with mixed
+ * TTLs an expired entry may wait behind a longer-lived one, bounding memory by the longest TTL.
+ */
+export class MemoryNonceStore implements NonceStore {
+  readonly #now: () => number;
+  /** key → expiry time in ms. */
+  readonly #entries = new Map<string, number>();
+
+  constructor(options: MemoryNonceStoreOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Number of entries held, expired-but-not-yet-swept ones included. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  setIfAbsent(key: string, ttlSeconds: number): Promise<boolean> {
+    const now = this.#now();
+    this.#sweep(now);
+    const expiresAt = this.#entries.get(key);
+    if (expiresAt !== undefined) {
+      if (expiresAt > now) return Promise.resolve(false);
+      // Expired but not yet swept: delete first so the re-insert moves it to the young end.
+      this.#entries.delete(key);
+    }
+    this.#entries.set(key, now + ttlSeconds * 1000);
+    return Promise.resolve(true);
+  }
+
+  #sweep(now: number): void {
+    let budget = SWEEP_PER_CALL;
+    for (const [key, expiresAt] of this.#entries) {
+      if (expiresAt > now || budget-- === 0) return;
+      this.#entries.delete(key);
+    }
+  }
+}
