@@ -1,13 +1,11 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../config/paths.js';
-import { DEFAULT_HOST, DEFAULT_PORT, startGateway } from '../../gateway/server.js';
-import { DEFAULT_POLICY, loadPolicyFile } from '../../policy/index.js';
 import type { CliIo } from '../io.js';
 import { parsePort } from './options.js';
 
 interface StartOptions {
   host: string;
-  port: string;
+  port: number;
   dataDir?: string;
   policy?: string;
 }
@@ -18,34 +16,49 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
   gateway
     .command('start')
     .description('start the gateway (embedded SQLite log; nothing else to install)')
-    .option('--host <host>', 'address to listen on', DEFAULT_HOST)
-    .option('--port <port>', 'port to listen on (0 picks a free one)', String(DEFAULT_PORT))
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 7470)
     .option('--data-dir <dir>', 'where the log and keys live (default: SPHYR_DATA_DIR or the OS data dir)')
     .option('--policy <file>', 'policy file (JSON or JSONC)')
     .action(async (opts: StartOptions) => {
-      const policy = opts.policy ? await loadPolicyFile(opts.policy) : DEFAULT_POLICY;
-      const dataDir = opts.dataDir ?? defaultDataDir(io.env);
-      const running = await startGateway({
-        host: opts.host,
-        port: parsePort(opts.port),
-        dataDir,
-        policy,
-        warn: (m) => io.err(`sphyr gateway: ${m}`),
-      });
-      io.err(`sphyr gateway listening on ${running.url} (data dir ${dataDir}, policy mode ${policy.mode})`);
-      io.out(running.url);
-      wait(
-        new Promise<void>((resolve) => {
-          const stop = (signal: string) => {
+      // Loaded here, not at start-up, so other commands stay quick.
+      // Signals are caught before anything starts: an early SIGTERM must still end cleanly.
+      let signalled: string | undefined;
+      let onSignal = (signal: string) => {
+        signalled = signal;
+      };
+      const handler = (signal: NodeJS.Signals) => onSignal(signal);
+      process.once('SIGTERM', handler);
+      process.once('SIGINT', handler);
+      const { startGateway } = await import('../../gateway/server.js');
+      const { DEFAULT_POLICY, loadPolicyFile } = await import('../../policy/index.js');
+      try {
+        const policy = opts.policy ? await loadPolicyFile(opts.policy) : DEFAULT_POLICY;
+        const dataDir = opts.dataDir ?? defaultDataDir(io.env);
+        const running = await startGateway({
+          host: opts.host,
+          port: opts.port,
+          dataDir,
+          policy,
+          warn: (m) => io.err(`sphyr gateway: ${m}`),
+        });
+        const stopped = new Promise<void>((resolve) => {
+          onSignal = (signal: string) => {
             io.err(`sphyr gateway: ${signal}: finishing in-flight requests…`);
             running.close().then(() => {
               io.err('sphyr gateway: stopped; log flushed');
               resolve();
             });
           };
-          process.once('SIGTERM', () => stop('SIGTERM'));
-          process.once('SIGINT', () => stop('SIGINT'));
-        }),
-      );
+        });
+        if (signalled) onSignal(signalled);
+        io.err(`sphyr gateway listening on ${running.url} (data dir ${dataDir}, policy mode ${policy.mode})`);
+        io.out(running.url);
+        wait(stopped);
+      } catch (error) {
+        process.off('SIGTERM', handler);
+        process.off('SIGINT', handler);
+        throw error;
+      }
     });
 }

@@ -3,7 +3,7 @@ import { generateCredential } from '../../config/credential.js';
 import { defaultDataDir } from '../../config/paths.js';
 import { SphyrConfigError } from '../../errors.js';
 import { newKeyId } from '../../gateway/ids.js';
-import { SqliteStore } from '../../gateway/store/sqlite-store.js';
+import type { SqliteStore } from '../../gateway/store/sqlite-store.js';
 import type { CliIo } from '../io.js';
 
 interface DirOption {
@@ -11,6 +11,7 @@ interface DirOption {
 }
 
 async function withStore<T>(io: CliIo, opts: DirOption, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
+  const { SqliteStore } = await import('../../gateway/store/sqlite-store.js');
   const store = await SqliteStore.open(opts.dataDir ?? defaultDataDir(io.env));
   try {
     return await fn(store);

@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../config/paths.js';
-import { SqliteStore } from '../../gateway/store/sqlite-store.js';
+import type { SqliteStore } from '../../gateway/store/sqlite-store.js';
 import type { LogRecord } from '../../gateway/store/types.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { parseCount } from './options.js';
+
+async function openStore(dataDir: string): Promise<SqliteStore> {
+  const { SqliteStore } = await import('../../gateway/store/sqlite-store.js');
+  return SqliteStore.open(dataDir);
+}
 
 function line(r: LogRecord): string {
   const time = new Date(r.ts).toISOString();
@@ -22,7 +27,7 @@ export function registerLog(program: Command, io: CliIo, setExit: (code: number)
     .option('--json', 'one JSON record per line')
     .option('--data-dir <dir>', "the gateway's data dir")
     .action(async (opts: { lines: number; json?: boolean; dataDir?: string }) => {
-      const store = await SqliteStore.open(opts.dataDir ?? defaultDataDir(io.env));
+      const store = await openStore(opts.dataDir ?? defaultDataDir(io.env));
       try {
         const records = (await store.query({ limit: opts.lines })).reverse();
         for (const r of records) io.out(opts.json ? JSON.stringify(r) : line(r));
@@ -37,7 +42,7 @@ export function registerLog(program: Command, io: CliIo, setExit: (code: number)
     .option('--json', 'the result as JSON on stdout')
     .option('--data-dir <dir>', "the gateway's data dir")
     .action(async (opts: { json?: boolean; dataDir?: string }) => {
-      const store = await SqliteStore.open(opts.dataDir ?? defaultDataDir(io.env));
+      const store = await openStore(opts.dataDir ?? defaultDataDir(io.env));
       try {
         const result = await store.verify();
         if (opts.json) io.out(JSON.stringify(result));

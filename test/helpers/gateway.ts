@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { GatewayClient } from '../../src/client/gateway-client.js';
+import { type Credential, generateCredential } from '../../src/config/credential.js';
+import { newKeyId } from '../../src/gateway/ids.js';
+import { type GatewayOptions, type RunningGateway, startGateway } from '../../src/gateway/server.js';
+import { type Policy, parsePolicy } from '../../src/policy/index.js';
+
+/** Reaches only the loopback test target; never real by default (DESIGN: only via unsafeAllowRanges). */
+export const LOOPBACK_TEST_POLICY = '{"unsafeAllowRanges": ["127.0.0.0/8"]}';
+
+export async function tempDir(prefix = 'sphyr-test-'): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestGateway {
+  gateway: RunningGateway;
+  dataDir: string;
+  credential: Credential;
+  client(name?: string): GatewayClient;
+  close(): Promise<void>;
+}
+
+/** An in-process gateway on 127.0.0.1 (real sockets, real SQLite) with one key. */
+export async function startTestGateway(
+  policyText = LOOPBACK_TEST_POLICY,
+  options: Partial<GatewayOptions> = {},
+): Promise<TestGateway> {
+  const dataDir = await tempDir();
+  const policy: Policy = parsePolicy(policyText, 'test-policy.json');
+  const warnings: string[] = [];
+  const gateway = await startGateway({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    policy,
+    warn: (m) => warnings.push(m),
+    ...options,
+  });
+  const credential = generateCredential(newKeyId());
+  await gateway.store.createKey(credential.keyId, 'test', credential.secret, Date.now());
+  return {
+    gateway,
+    dataDir,
+    credential,
+    client: (name = 'test-agent') =>
+      new GatewayClient({ gatewayUrl: gateway.url, credential, agent: { name } }),
+    async close() {
+      await gateway.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
