@@ -68,7 +68,7 @@ export function refusalFor(error: unknown): Refusal {
 }
 
 /** Send a refusal as `{"error":{code,message,requestId}}` with `Sphyr-Outcome`. */
-export function sendRefusal(res: ServerResponse, refusal: Refusal, requestId: string): void {
+export function sendRefusal(res: ServerResponse, refusal: Refusal, requestId: string, now: number): void {
   const body = JSON.stringify({ error: { code: refusal.code, message: refusal.message, requestId } });
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
@@ -76,6 +76,8 @@ export function sendRefusal(res: ServerResponse, refusal: Refusal, requestId: st
     'cache-control': 'no-store',
     'sphyr-request-id': requestId,
     'sphyr-outcome': refusal.outcome,
+    // The gateway's own clock: clients correct a clock_skew against it.
+    date: new Date(now).toUTCString(),
   };
   if (refusal.retryAfterSeconds !== undefined) headers['retry-after'] = refusal.retryAfterSeconds;
   res.writeHead(refusal.status, headers);

@@ -107,7 +107,7 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       if (res.headersSent) {
         res.destroy();
       } else {
-        sendRefusal(res, refusal, requestId);
+        sendRefusal(res, refusal, requestId, ctx.now());
       }
       // Discard what the caller is still sending rather than leave it in the socket.
       if (!req.complete) req.resume();

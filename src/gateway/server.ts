@@ -32,6 +32,8 @@ export interface GatewayOptions {
   limiter?: RateLimiter;
   nonces?: NonceStore;
   warn?: (message: string) => void;
+  /** PEM of an extra CA to trust for https targets (an internal CA); Node's roots stay trusted. */
+  upstreamCa?: string;
 }
 
 export interface RunningGateway {
@@ -132,7 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     tmpDir,
     warn,
   };
-  const agents = createUpstreamAgents();
+  const agents = createUpstreamAgents(options.upstreamCa);
   const handler = createRequestHandler(ctx, agents);
   const inFlight = new Set<Promise<void>>();
   const server = http.createServer(

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { SphyrNetworkError } from '../errors.js';
 import type { BodySpool } from './body-spool.js';
 
@@ -11,9 +12,11 @@ export interface UpstreamAgents {
   destroy(): void;
 }
 
-export function createUpstreamAgents(): UpstreamAgents {
+/** `extraCa` adds trusted roots (an internal CA) to Node's bundled ones; it never replaces them. */
+export function createUpstreamAgents(extraCa?: string): UpstreamAgents {
   const options = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
-  const agents = { http: new http.Agent(options), https: new https.Agent(options) };
+  const ca = extraCa ? [...tls.rootCertificates, extraCa] : undefined;
+  const agents = { http: new http.Agent(options), https: new https.Agent({ ...options, ca }) };
   return {
     ...agents,
     destroy() {
@@ -78,6 +81,14 @@ export function sendUpstream(r: UpstreamRequest): Promise<IncomingMessage> {
         return;
       }
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      if (/CERT|SSL|TLS|SELF_SIGNED|HOSTNAME/.test(code)) {
+        reject(
+          new SphyrNetworkError('upstream_tls_error', `TLS with ${r.target.host} failed (${code})`, {
+            cause: error,
+          }),
+        );
+        return;
+      }
       reject(
         new SphyrNetworkError('upstream_unreachable', `could not reach ${r.target.host} (${code})`, {
           cause: error,

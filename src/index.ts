@@ -1,0 +1,33 @@
+/**
+ * @module @sphyr/sdk — the public surface: error classes, the policy functions users and tests
+ * rely on, the credential and config readers, and the signing client.
+ */
+export {
+  GatewayClient,
+  type GatewayClientOptions,
+  type RelayRequest,
+  type Verdict,
+} from './client/gateway-client.js';
+export { Credential, generateCredential, parseCredential } from './config/credential.js';
+export { type ClientSettings, readClientSettings, writeClientSettings } from './config/local-config.js';
+export {
+  isSphyrError,
+  SphyrAuthError,
+  SphyrConfigError,
+  SphyrError,
+  SphyrNetworkError,
+  SphyrPolicyError,
+  SphyrRateLimitError,
+  SphyrRequestError,
+} from './errors.js';
+export {
+  canonicalTargetUri,
+  classifyForInstrumentation,
+  entropyScore,
+  evaluatePolicy,
+  loadPolicyFile,
+  type Policy,
+  parsePolicy,
+  requestEntropy,
+  screenTarget,
+} from './policy/index.js';
