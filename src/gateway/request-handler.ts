@@ -18,20 +18,17 @@ import type { UpstreamAgents } from './upstream.js';
 
 interface Route {
   signed: SignedCallKind;
+  /** The record kind. Registration and reads are not traffic: only their refusals are logged. */
   kind: LogKind;
-  /** Logged on refusal? Registration and reads are not traffic, so only their refusals are. */
-  logSuccess: boolean;
 }
 
 function routeFor(method: string, path: string): Route | 'health' | undefined {
   if (path === '/healthz') return method === 'GET' || method === 'HEAD' ? 'health' : undefined;
-  if (path === '/v1/relay') return { signed: 'relay', kind: 'relay', logSuccess: true };
-  if (path === '/v1/check' && method === 'POST') return { signed: 'agent', kind: 'check', logSuccess: true };
-  if (path === '/v1/agents' && method === 'POST')
-    return { signed: 'register', kind: 'refusal', logSuccess: false };
-  if (path === '/v1/events' && method === 'POST') return { signed: 'agent', kind: 'tool', logSuccess: true };
-  if (path === '/v1/events' && method === 'GET')
-    return { signed: 'agent', kind: 'refusal', logSuccess: false };
+  if (path === '/v1/relay') return { signed: 'relay', kind: 'relay' };
+  if (path === '/v1/check' && method === 'POST') return { signed: 'agent', kind: 'check' };
+  if (path === '/v1/agents' && method === 'POST') return { signed: 'register', kind: 'refusal' };
+  if (path === '/v1/events' && method === 'POST') return { signed: 'agent', kind: 'tool' };
+  if (path === '/v1/events' && method === 'GET') return { signed: 'agent', kind: 'refusal' };
   return undefined;
 }
 
@@ -80,17 +77,16 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       draft.agentId = caller.agent?.id ?? null;
       draft.signature = caller.signature;
       const spool = await readBody();
-      const send = sendJson;
       if (route.signed === 'relay') {
         await handleRelay(ctx, agents, req, res, caller, spool, draft, requestId, commit);
       } else if (path === '/v1/check') {
-        await handleCheck(ctx, res, caller, spool, draft, requestId, commit, send);
+        await handleCheck(ctx, res, caller, spool, draft, requestId, commit);
       } else if (path === '/v1/agents') {
-        await handleRegister(ctx, res, caller, spool, requestId, send);
+        await handleRegister(ctx, res, caller, spool, requestId);
       } else if (method === 'POST') {
-        await handleToolEvent(res, spool, draft, requestId, commit, send);
+        await handleToolEvent(res, spool, draft, requestId, commit);
       } else {
-        await handleRecentEvents(ctx, req, res, caller, requestId, send);
+        await handleRecentEvents(ctx, req, res, caller, requestId);
       }
     } catch (error) {
       if (error instanceof HandledError) return;

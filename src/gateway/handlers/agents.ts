@@ -4,6 +4,7 @@ import type { Caller } from '../authenticate.js';
 import type { BodySpool } from '../body-spool.js';
 import type { GatewayContext } from '../context.js';
 import { newAgentId } from '../ids.js';
+import { sendJson } from '../refusal.js';
 import { readJson } from './json-body.js';
 
 const RegisterBody = z.strictObject({
@@ -21,7 +22,6 @@ export async function handleRegister(
   caller: Caller,
   body: BodySpool,
   requestId: string,
-  send: (res: ServerResponse, status: number, value: unknown, requestId: string) => void,
 ): Promise<void> {
   const input = await readJson(body, RegisterBody);
   const now = ctx.now();
@@ -33,5 +33,5 @@ export async function handleRegister(
     expiresAt: now + ctx.limits.agentTtlMs,
   };
   await ctx.store.putAgent(agent);
-  send(res, 201, { agentId: agent.id, expiresAt: new Date(agent.expiresAt).toISOString() }, requestId);
+  sendJson(res, 201, { agentId: agent.id, expiresAt: new Date(agent.expiresAt).toISOString() }, requestId);
 }

@@ -5,6 +5,7 @@ import type { Caller } from '../authenticate.js';
 import type { BodySpool } from '../body-spool.js';
 import type { GatewayContext } from '../context.js';
 import type { LogDraft } from '../log-draft.js';
+import { sendJson } from '../refusal.js';
 import { readJson } from './json-body.js';
 import { parseTarget, vetTarget } from './target.js';
 
@@ -19,7 +20,6 @@ export async function handleCheck(
   draft: LogDraft,
   requestId: string,
   commit: () => Promise<void>,
-  send: (res: ServerResponse, status: number, value: unknown, requestId: string) => void,
 ): Promise<void> {
   const input = await readJson(body, CheckBody);
   const method = input.method.toUpperCase();
@@ -37,7 +37,7 @@ export async function handleCheck(
   draft.reason = verdict.reason;
   draft.status = 200;
   await commit();
-  send(res, 200, verdict, requestId);
+  sendJson(res, 200, verdict, requestId);
 }
 
 /** The caller may send any spelling; the verdict is for its canonical form. */

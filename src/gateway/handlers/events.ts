@@ -4,6 +4,7 @@ import type { Caller } from '../authenticate.js';
 import type { BodySpool } from '../body-spool.js';
 import type { GatewayContext } from '../context.js';
 import type { LogDraft } from '../log-draft.js';
+import { sendJson } from '../refusal.js';
 import type { LogRecord } from '../store/types.js';
 import { readJson } from './json-body.js';
 
@@ -23,7 +24,6 @@ export async function handleToolEvent(
   draft: LogDraft,
   requestId: string,
   commit: () => Promise<void>,
-  send: (res: ServerResponse, status: number, value: unknown, requestId: string) => void,
 ): Promise<void> {
   const event = await readJson(body, ToolEvent);
   draft.kind = 'tool';
@@ -35,7 +35,7 @@ export async function handleToolEvent(
   draft.durationMs = event.durationMs;
   draft.status = 202;
   await commit();
-  send(res, 202, { id: draft.id }, requestId);
+  sendJson(res, 202, { id: draft.id }, requestId);
 }
 
 /** What an agent may read back about itself (no client IPs, no hashes of other agents' traffic). */
@@ -63,10 +63,9 @@ export async function handleRecentEvents(
   res: ServerResponse,
   caller: Caller,
   requestId: string,
-  send: (res: ServerResponse, status: number, value: unknown, requestId: string) => void,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway.invalid');
   const limit = Math.min(200, Math.max(1, Number.parseInt(url.searchParams.get('limit') ?? '20', 10) || 20));
   const records = await ctx.store.query({ limit, agentId: caller.agent?.id ?? '' });
-  send(res, 200, { records: records.map(publicRecord) }, requestId);
+  sendJson(res, 200, { records: records.map(publicRecord) }, requestId);
 }
