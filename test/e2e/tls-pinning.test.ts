@@ -44,7 +44,7 @@ beforeAll(async () => {
     '-subj',
     '/CN=target.test',
     '-addext',
-    'subjectAltName=DNS:target.test',
+    'subjectAltName=DNS:target.test,DNS:two.target.test',
   ]);
   const pem = await readFile(cert, 'utf8');
   server = https.createServer({ key: await readFile(key), cert: pem }, (req, res) => {
@@ -59,6 +59,8 @@ beforeAll(async () => {
     resolve: async (host) => {
       lookups += 1;
       if (host === 'target.test') return ['127.0.0.1'];
+      // Nothing listens on 127.0.0.2: the first answer refuses, the second works.
+      if (host === 'two.target.test') return ['127.0.0.2', '127.0.0.1'];
       throw new Error('ENOTFOUND');
     },
   });
@@ -89,6 +91,12 @@ describe('the relay dials the vetted address and keeps the name for TLS', () => 
     ).rejects.toMatchObject({
       code: 'upstream_tls_error',
     });
+  });
+
+  it('moves to the next vetted address when one refuses the connection', async () => {
+    const res = await gw.client().relay({ method: 'GET', url: `https://two.target.test:${port}/fallback` });
+    expect(res.status).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ servername: 'two.target.test', localAddress: '127.0.0.1' });
   });
 
   it('resolves each relay exactly once, so a rebinding name cannot swap the address after screening', async () => {

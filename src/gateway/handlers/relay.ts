@@ -35,17 +35,19 @@ export async function handleRelay(
     if (!res.writableFinished) abort.abort();
   };
   res.once('close', onClose);
-  const upstream = await sendUpstream({
-    target: vetted.url,
-    address: vetted.addresses[0] as string,
-    method,
-    headers: forwardRequestHeaders(req.headers),
-    body,
-    headersTimeoutMs: ctx.limits.upstreamHeadersTimeoutMs,
-    idleTimeoutMs: ctx.limits.upstreamIdleTimeoutMs,
-    agents,
-    signal: abort.signal,
-  });
+  const upstream = await dialVetted(vetted.addresses, (address) =>
+    sendUpstream({
+      target: vetted.url,
+      address,
+      method,
+      headers: forwardRequestHeaders(req.headers),
+      body,
+      headersTimeoutMs: ctx.limits.upstreamHeadersTimeoutMs,
+      idleTimeoutMs: ctx.limits.upstreamIdleTimeoutMs,
+      agents,
+      signal: abort.signal,
+    }),
+  );
   draft.status = upstream.statusCode ?? 502;
   draft.outcome = 'allowed';
   draft.reason = vetted.reportReason ?? 'allowed';
@@ -71,6 +73,26 @@ export async function handleRelay(
   }
   await commit();
   res.end();
+}
+
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/**
+ * Try the vetted addresses in order, moving on only when a connection could not be made at all
+ * (say, an AAAA answer on a host without IPv6): nothing was sent then, so a retry is safe.
+ */
+async function dialVetted<T>(addresses: string[], dial: (address: string) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (const address of addresses) {
+    try {
+      return await dial(address);
+    } catch (error) {
+      last = error;
+      const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code;
+      if (!(error instanceof SphyrNetworkError) || !code || !CONNECT_FAILURES.has(code)) throw error;
+    }
+  }
+  throw last;
 }
 
 /** Thrown after the response and its record are already dealt with; the caller only cleans up. */
