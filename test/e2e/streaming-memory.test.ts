@@ -19,6 +19,12 @@ async function peakRssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
+async function drain(res: Response): Promise<number> {
+  let got = 0;
+  for await (const chunk of Readable.fromWeb(res.body as never) as AsyncIterable<Buffer>) got += chunk.length;
+  return got;
+}
+
 let target: TargetServer;
 let gateway: GatewayProcess;
 let client: GatewayClient;
@@ -59,6 +65,8 @@ afterAll(async () => {
 
 describe('bodies are streamed, not held in memory', () => {
   it('relays a 100 MB response while the gateway stays far below 100 MB of extra memory', async () => {
+    // Warm up first, so the heap growth of a first relay (JIT, buffers, sockets) is not counted.
+    await drain(await client.relay({ method: 'GET', url: `${target.url}/bytes/${16 * MB}` }));
     const before = await peakRssMb(gateway.child.pid as number);
     const res = await client.relay({ method: 'GET', url: `${target.url}/bytes/${100 * MB}` });
     let got = 0;
@@ -66,21 +74,23 @@ describe('bodies are streamed, not held in memory', () => {
       got += chunk.length;
     expect(got).toBe(100 * MB);
     const after = await peakRssMb(gateway.child.pid as number);
-    expect(after - before).toBeLessThan(40);
+    expect(after - before).toBeLessThan(50);
   }, 120_000);
 
-  it('relays a 48 MB upload, spooled to disk for its digest, without holding it in memory', async () => {
+  it('relays a 64 MB upload, spooled to disk for its digest, without holding it in memory', async () => {
+    const sink = `http://127.0.0.1:${(uploadSink.address() as AddressInfo).port}/upload`;
+    await drain(await client.relay({ method: 'PUT', url: sink, body: new Uint8Array(8 * MB) }));
     const before = await peakRssMb(gateway.child.pid as number);
-    const body = new Uint8Array(48 * MB).fill(0x62);
+    const body = new Uint8Array(64 * MB).fill(0x62);
     const res = await client.relay({
       method: 'PUT',
-      url: `http://127.0.0.1:${(uploadSink.address() as AddressInfo).port}/upload`,
+      url: sink,
       body,
     });
-    expect(await res.text()).toBe(String(48 * MB));
-    expect(uploadBytes).toBe(48 * MB);
+    expect(await res.text()).toBe(String(64 * MB));
+    expect(uploadBytes).toBe(64 * MB);
     const after = await peakRssMb(gateway.child.pid as number);
-    expect(after - before).toBeLessThan(40);
+    expect(after - before).toBeLessThan(50);
   }, 120_000);
 });
 
