@@ -1,0 +1,761 @@
+/**
+ * Sphyr benchmark: `npm run bench` (= build, then `node bench/run.mjs`).
+ *
+ * Three measurements in one run, reported side by side as ratios; nothing here fails the process
+ * on a slow number, the goals are only printed next to the results.
+ *
+ *  1. Relay overhead: a local target hit directly vs through the gateway (`/v1/relay`), for GET 1 KiB,
+ *     GET 1 MiB and POST 1 KiB upload, at concurrency 1 and 64. Per cell: requests/s of each arm,
+ *     relayed/direct, and the p50/p99 latency the gateway adds.
+ *  2. Sign + verify cost per request (µs): signRequest alone, verifySignedRequest alone.
+ *  3. Log throughput: append N records to a fresh SqliteStore, reopen it, and verify the chain
+ *     holds all N ("nothing lost").
+ *
+ * Process layout (chosen so gateway, target and client never share an event loop):
+ *   - this process: orchestration and the gateway itself (startGateway, real sockets, SQLite log).
+ *     While a load run is going it only waits for one IPC message, so its CPU is the gateway's.
+ *   - bench/target.mjs (forked): the node:http target.
+ *   - bench/load.mjs (forked): the closed-loop load generator: keep-alive HTTP/1.1 over raw sockets
+ *     by default (BENCH_CLIENT=http switches to a node:http Agent as a cross-check). For the relay
+ *     arm it signs every request (fresh nonce: the gateway refuses replays); signing is timed
+ *     separately and reported as "client sign µs", it is not inside the latency numbers.
+ * On 2 cores the direct arm has 2 busy processes (load, target) and the relay arm 3 (load, gateway,
+ * target), so at concurrency 64 the relay arm also pays for sharing the CPU; the per-process CPU
+ * table shows where the time went (100% = one core busy; a load generator near 100% means the
+ * client, not the server, is the limit).
+ *
+ * Fairness: per cell both arms warm up first, then run A-B-B-A (direct, relayed, relayed, direct),
+ * each half of BENCH_SECONDS, and the halves are merged. Every run stops at its deadline or at
+ * BENCH_MAX_REQUESTS, whichever comes first. Everything listens on 127.0.0.1 only.
+ *
+ * Settings (environment):
+ *   BENCH_SECONDS         seconds per arm per cell (default 3)
+ *   BENCH_WARMUP_SECONDS  warm-up seconds per arm per cell (default 0.5)
+ *   BENCH_MAX_REQUESTS    request cap per run (default 200000)
+ *   BENCH_CONCURRENCY     comma list (default "1,64")
+ *   BENCH_SIGN_N          sign/verify iterations (default 20000)
+ *   BENCH_LOG_N           log records to append (default 50000)
+ *   BENCH_SECTIONS        comma list of relay,sign,log (default all)
+ *   BENCH_CLIENT          raw (default) or http: the load generator's transport
+ *
+ * Output: tables on stdout, and bench/results/latest.json + bench/results/latest.md.
+ */
+import { execFileSync, fork } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { GatewayClient } from '../dist/src/client/gateway-client.js';
+import { generateCredential } from '../dist/src/config/credential.js';
+import { newKeyId, newRequestId } from '../dist/src/gateway/ids.js';
+import { startGateway } from '../dist/src/gateway/server.js';
+import { SqliteStore } from '../dist/src/gateway/store/sqlite-store.js';
+import { parsePolicy } from '../dist/src/policy/index.js';
+import {
+  contentDigest,
+  MemoryNonceStore,
+  signRequest,
+  verifySignedRequest,
+} from '../dist/src/signing/index.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const RESULTS_DIR = path.join(HERE, 'results');
+
+function envNumber(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+const SETTINGS = {
+  seconds: envNumber('BENCH_SECONDS', 3),
+  warmupSeconds: envNumber('BENCH_WARMUP_SECONDS', 0.5),
+  maxRequests: Math.floor(envNumber('BENCH_MAX_REQUESTS', 200_000)),
+  concurrency: (process.env.BENCH_CONCURRENCY || '1,64').split(',').map((c) => Math.floor(Number(c))),
+  signN: Math.floor(envNumber('BENCH_SIGN_N', 20_000)),
+  logN: Math.floor(envNumber('BENCH_LOG_N', 50_000)),
+  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log').split(',').map((s) => s.trim()),
+};
+if (SETTINGS.concurrency.some((c) => !(c >= 1))) throw new Error('BENCH_CONCURRENCY must list integers ≥ 1');
+
+const GOALS = {
+  addedP50MsAtC1: 1,
+  ratioAtC64: 0.5,
+};
+
+const POLICY = parsePolicy(
+  JSON.stringify({
+    unsafeAllowRanges: ['127.0.0.0/8'],
+    rateLimits: { perAgent: 1_000_000, perKey: 1_000_000, perIp: 1_000_000, preAuthPerIp: 1_000_000 },
+  }),
+  'bench policy',
+);
+
+const CASES = [
+  { name: 'GET 1 KiB', method: 'GET', path: '/1k', bodyBytes: 0, expectBytes: 1024 },
+  { name: 'GET 1 MiB', method: 'GET', path: '/1m', bodyBytes: 0, expectBytes: 1024 * 1024 },
+  {
+    name: 'POST 1 KiB up',
+    method: 'POST',
+    path: '/upload',
+    bodyBytes: 1024,
+    expectBytes: Buffer.byteLength(JSON.stringify({ received: 1024 })),
+  },
+];
+
+// ---------------------------------------------------------------- helpers
+
+/** Fork a bench child with structured-clone IPC and a tiny request/response helper. */
+function forkChild(file) {
+  const child = fork(path.join(HERE, file), [], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const pending = new Map();
+  const waiting = new Map();
+  let nextId = 1;
+  child.on('message', (message) => {
+    if (message.id !== undefined && pending.has(message.id)) {
+      const { resolve, reject } = pending.get(message.id);
+      pending.delete(message.id);
+      if (message.type === 'error') reject(new Error(`${file}: ${message.message}`));
+      else resolve(message);
+    } else if (waiting.has(message.type)) {
+      waiting.get(message.type).resolve(message);
+      waiting.delete(message.type);
+    }
+  });
+  const exited = once(child, 'exit');
+  child.on('exit', (code, signal) => {
+    const error = new Error(`${file} exited (${code ?? signal})`);
+    for (const { reject } of [...pending.values(), ...waiting.values()]) reject(error);
+    pending.clear();
+    waiting.clear();
+  });
+  return {
+    child,
+    exited,
+    call(message) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        child.send({ ...message, id });
+      });
+    },
+    waitFor(type) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        return Promise.reject(new Error(`${file} is not running`));
+      }
+      return new Promise((resolve, reject) => waiting.set(type, { resolve, reject }));
+    },
+    send(message) {
+      if (child.connected) child.send(message);
+    },
+    /** Ask it to close; if it has not exited after `ms`, end it (it is our own child, by pid). */
+    async stop(ms = 10_000) {
+      this.send({ type: 'close' });
+      const timer = setTimeout(() => child.kill(), ms);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Nearest-rank percentile of an ascending-sorted array. */
+function percentile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+function latencyStats(arrays) {
+  const total = arrays.reduce((n, a) => n + a.length, 0);
+  const all = new Float64Array(total);
+  let offset = 0;
+  let sum = 0;
+  for (const a of arrays) {
+    all.set(a, offset);
+    offset += a.length;
+    for (let i = 0; i < a.length; i++) sum += a[i];
+  }
+  all.sort();
+  return {
+    meanMs: total ? sum / total : Number.NaN,
+    p50Ms: percentile(all, 0.5),
+    p90Ms: percentile(all, 0.9),
+    p99Ms: percentile(all, 0.99),
+    maxMs: total ? all[total - 1] : Number.NaN,
+  };
+}
+
+const round = (value, digits = 3) => (Number.isFinite(value) ? Number(value.toFixed(digits)) : null);
+const fmt = (value, digits = 2) => (value === null || !Number.isFinite(value) ? '—' : value.toFixed(digits));
+const fmtInt = (value) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—');
+
+function textTable(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) =>
+    cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])));
+  return [
+    line(headers).join('  '),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map((r) => line(r).join('  ')),
+  ].join('\n');
+}
+
+function markdownTable(headers, rows) {
+  const esc = (c) => String(c).replaceAll('|', '\\|');
+  return [
+    `| ${headers.map(esc).join(' | ')} |`,
+    `| ${headers.map((h, i) => (i === 0 || h === 'goal' ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function log(message) {
+  process.stderr.write(`${message}\n`);
+}
+
+/** CPU time (ms) all cores of the machine spent busy so far, from os.cpus() (10 ms resolution). */
+function machineBusyMs() {
+  let busy = 0;
+  for (const { times } of os.cpus()) busy += times.user + times.nice + times.sys + times.irq;
+  return busy;
+}
+
+/** How busy the machine is before we start (% of all cores), so a noisy run is visible as such. */
+async function sampleMachineLoad(ms) {
+  const b0 = machineBusyMs();
+  const t0 = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return round((100 * (machineBusyMs() - b0)) / ((performance.now() - t0) * os.cpus().length), 0);
+}
+
+// ---------------------------------------------------------------- 1. relay overhead
+
+async function relayBench(tmpRoot) {
+  const warnings = [];
+  const target = forkChild('target.mjs');
+  let gateway;
+  let load;
+  let relayedSent = 0;
+  try {
+    const { port: targetPort } = await target.waitFor('ready');
+    gateway = await startGateway({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: path.join(tmpRoot, 'gateway'),
+      policy: POLICY,
+      warn: (message) => warnings.push(message),
+    });
+    load = forkChild('load.mjs');
+    const credential = generateCredential(newKeyId());
+    await gateway.store.createKey(credential.keyId, 'bench', credential.secret, Date.now());
+    const client = new GatewayClient({ gatewayUrl: gateway.url, credential, agent: { name: 'bench' } });
+    const agentId = await client.agentId();
+    const ready = load.waitFor('ready');
+    load.send({
+      type: 'init',
+      gatewayPort: gateway.port,
+      targetPort,
+      keyId: credential.keyId,
+      secret: Buffer.from(credential.secret),
+      agentId,
+    });
+    const { client: loadClient } = await ready;
+
+    const runArm = async (spec, arm, seconds, record) => {
+      const t0 = (await target.call({ type: 'cpu' })).usage;
+      const gw0 = process.cpuUsage();
+      const machine0 = machineBusyMs();
+      const result = await load.call({
+        type: 'run',
+        arm,
+        method: spec.method,
+        path: spec.path,
+        bodyBytes: spec.bodyBytes,
+        expectBytes: spec.expectBytes,
+        concurrency: spec.concurrency,
+        durationMs: seconds * 1000,
+        maxRequests: SETTINGS.maxRequests,
+        record,
+      });
+      const machineMs = machineBusyMs() - machine0;
+      const gw = process.cpuUsage(gw0);
+      const t1 = (await target.call({ type: 'cpu' })).usage;
+      if (arm === 'relay') relayedSent += result.ok + result.errors;
+      const gatewayCpuMs = (gw.user + gw.system) / 1000;
+      const targetCpuMs = (t1.user - t0.user + t1.system - t0.system) / 1000;
+      // Whatever else ran on the machine meanwhile (other processes, the kernel's own threads).
+      const otherCpuMs = Math.max(0, machineMs - result.cpuMs - targetCpuMs - gatewayCpuMs);
+      return { ...result, gatewayCpuMs, targetCpuMs, otherCpuMs };
+    };
+
+    const summarize = (runs, arm) => {
+      const elapsedMs = runs.reduce((n, r) => n + r.elapsedMs, 0);
+      const ok = runs.reduce((n, r) => n + r.ok, 0);
+      const sum = (key) => runs.reduce((n, r) => n + r[key], 0);
+      const pct = (key) => round((100 * sum(key)) / elapsedMs, 0);
+      const sent = ok + sum('errors');
+      const perRequestUs = (key) => round((1000 * sum(key)) / (sent || 1), 0);
+      const stats = latencyStats(runs.map((r) => r.latencies));
+      const out = {
+        requests: ok,
+        errors: runs.reduce((n, r) => n + r.errors, 0),
+        firstError: runs.find((r) => r.firstError)?.firstError ?? null,
+        capped: runs.some((r) => r.capped),
+        seconds: round(elapsedMs / 1000, 2),
+        rps: round((ok * 1000) / elapsedMs, 1),
+        meanMs: round(stats.meanMs),
+        p50Ms: round(stats.p50Ms),
+        p90Ms: round(stats.p90Ms),
+        p99Ms: round(stats.p99Ms),
+        maxMs: round(stats.maxMs),
+        cpuPercent: { load: pct('cpuMs'), target: pct('targetCpuMs'), other: pct('otherCpuMs') },
+        cpuUsPerRequest: { load: perRequestUs('cpuMs'), target: perRequestUs('targetCpuMs') },
+      };
+      if (arm === 'relay') {
+        out.cpuPercent.gateway = pct('gatewayCpuMs');
+        out.cpuUsPerRequest.gateway = perRequestUs('gatewayCpuMs');
+        out.clientSignUs = round(runs.reduce((n, r) => n + r.signUs * (r.ok + r.errors), 0) / (sent || 1), 1);
+      }
+      return out;
+    };
+
+    // One global warm-up so the JIT has seen every path before the first cell.
+    log('relay: global warm-up');
+    for (const c of CASES) {
+      for (const arm of ['direct', 'relay']) {
+        await runArm({ ...c, concurrency: Math.max(...SETTINGS.concurrency) }, arm, 0.5, false);
+      }
+    }
+
+    const cells = [];
+    for (const c of CASES) {
+      for (const concurrency of SETTINGS.concurrency) {
+        const spec = { ...c, concurrency };
+        log(`relay: ${c.name} c=${concurrency}`);
+        await runArm(spec, 'direct', SETTINGS.warmupSeconds, false);
+        await runArm(spec, 'relay', SETTINGS.warmupSeconds, false);
+        const half = SETTINGS.seconds / 2;
+        const direct = [];
+        const relay = [];
+        direct.push(await runArm(spec, 'direct', half, true));
+        relay.push(await runArm(spec, 'relay', half, true));
+        relay.push(await runArm(spec, 'relay', half, true));
+        direct.push(await runArm(spec, 'direct', half, true));
+        const d = summarize(direct, 'direct');
+        const r = summarize(relay, 'relay');
+        const cell = {
+          case: c.name,
+          method: c.method,
+          requestBytes: c.bodyBytes,
+          responseBytes: c.expectBytes,
+          concurrency,
+          direct: d,
+          relayed: r,
+          ratio: round(r.rps / d.rps),
+          addedP50Ms: round(r.p50Ms - d.p50Ms),
+          addedP99Ms: round(r.p99Ms - d.p99Ms),
+        };
+        if (concurrency === 1) {
+          cell.goal = `added p50 ≤ ${GOALS.addedP50MsAtC1} ms`;
+          cell.goalMet = cell.addedP50Ms <= GOALS.addedP50MsAtC1;
+        } else if (concurrency === 64) {
+          cell.goal = `relayed ≥ ${GOALS.ratioAtC64}× direct`;
+          cell.goalMet = cell.ratio >= GOALS.ratioAtC64;
+        }
+        cells.push(cell);
+      }
+    }
+    return { loadClient, targetPort, cells, relayedSent, warnings };
+  } finally {
+    await Promise.all([load?.stop(), target.stop()]);
+    await gateway?.close();
+  }
+}
+
+/** After the load runs: every relayed request the gateway answered must have its chained record. */
+async function checkGatewayLog(tmpRoot, relayedSent) {
+  const store = await SqliteStore.open(path.join(tmpRoot, 'gateway'));
+  try {
+    const t0 = performance.now();
+    const result = await store.verify();
+    return {
+      relayedRequests: relayedSent,
+      records: result.checked,
+      chainOk: result.ok,
+      problem: result.problem ?? null,
+      verifyMs: round(performance.now() - t0, 1),
+      complete: result.ok && result.checked === relayedSent,
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------- 2. sign + verify
+
+async function signBench() {
+  const n = SETTINGS.signN;
+  const credential = generateCredential(newKeyId());
+  const key = credential.secret;
+  const body = Buffer.alloc(1024, 'x');
+  const digest = contentDigest(body);
+  const facts = {
+    method: 'POST',
+    authority: '127.0.0.1:7470',
+    path: '/v1/relay',
+    query: '?',
+    targetUri: 'https://api.example.com/v1/chat/completions',
+    contentDigest: digest,
+    agentId: 'agt_AAAAAAAAAAAAAAAAAAAAAA',
+  };
+  const sign = () =>
+    signRequest({
+      kind: 'relay',
+      facts,
+      keyId: credential.keyId,
+      key,
+      nowSeconds: Math.floor(Date.now() / 1000),
+    });
+  const nonceStore = new MemoryNonceStore();
+  const verify = (signed) =>
+    verifySignedRequest({
+      kind: 'relay',
+      facts,
+      signatureInput: signed.signatureInput,
+      signature: signed.signature,
+      nowSeconds: Math.floor(Date.now() / 1000),
+      lookupKey: async () => key,
+      computeBodyDigest: async () => digest,
+      nonceStore,
+    });
+
+  // Warm-up (JIT) on both paths.
+  for (let i = 0; i < 2000; i++) await verify(sign());
+
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) contentDigest(body);
+  const digestUs = ((performance.now() - t0) * 1000) / n;
+
+  t0 = performance.now();
+  const signed = new Array(n);
+  for (let i = 0; i < n; i++) signed[i] = sign();
+  const signUs = ((performance.now() - t0) * 1000) / n;
+
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) await verify(signed[i]);
+  const verifyUs = ((performance.now() - t0) * 1000) / n;
+
+  // Every one was fresh, so a replay of the first must now be refused.
+  const replayRefused = await verify(signed[0]).then(
+    () => false,
+    (error) => error.code === 'replay',
+  );
+  return {
+    n,
+    contentDigest1KiBUs: round(digestUs, 2),
+    signUs: round(signUs, 2),
+    verifyUs: round(verifyUs, 2),
+    signPerSecond: round(1e6 / signUs, 0),
+    verifyPerSecond: round(1e6 / verifyUs, 0),
+    replayRefused,
+  };
+}
+
+// ---------------------------------------------------------------- 3. log throughput
+
+async function logBench(tmpRoot) {
+  const n = SETTINGS.logN;
+  const dir = path.join(tmpRoot, 'log');
+  let store = await SqliteStore.open(dir);
+  const now = Date.now();
+  const urlHash = store.hashUrl('https://api.example.com/v1/chat/completions');
+  const signature = `sig=:${Buffer.alloc(32, 7).toString('base64')}:`;
+  // Shaped like a finished relay draft (src/gateway/log-draft.ts); built before timing.
+  const records = Array.from({ length: n }, (_, i) => ({
+    id: newRequestId(now + i),
+    ts: now + i,
+    kind: 'relay',
+    keyId: 'key_benchbenchbench',
+    agentId: 'agt_AAAAAAAAAAAAAAAAAAAAAA',
+    clientIp: '127.0.0.1',
+    method: 'POST',
+    urlHash,
+    host: 'api.example.com',
+    url: null,
+    entropy: 3.91,
+    outcome: 'allowed',
+    reason: 'allowed',
+    status: 200,
+    bytesIn: 1024,
+    bytesOut: 2048,
+    durationMs: 0.734,
+    signature,
+    tool: null,
+    argsDigest: null,
+  }));
+  const t0 = performance.now();
+  for (const record of records) await store.append(record);
+  const appendMs = performance.now() - t0;
+  await store.close();
+
+  // Reopen from disk so "nothing lost" is about what was committed, not what is in memory.
+  store = await SqliteStore.open(dir);
+  try {
+    const t1 = performance.now();
+    const result = await store.verify();
+    const verifyMs = performance.now() - t1;
+    const [newest] = await store.query({ limit: 1 });
+    let dbBytes = 0;
+    for (const file of ['sphyr.db', 'sphyr.db-wal']) {
+      dbBytes += await stat(path.join(dir, file)).then(
+        (s) => s.size,
+        () => 0,
+      );
+    }
+    return {
+      n,
+      appendMs: round(appendMs, 1),
+      recordsPerSecond: round((n * 1000) / appendMs, 0),
+      appendUs: round((appendMs * 1000) / n, 2),
+      verifyMs: round(verifyMs, 1),
+      verifyRecordsPerSecond: round((result.checked * 1000) / verifyMs, 0),
+      checked: result.checked,
+      chainOk: result.ok,
+      newestSeq: newest?.seq ?? null,
+      nothingLost: result.ok && result.checked === n && newest?.seq === n,
+      dbBytes,
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+function relayRows(cells) {
+  return cells.map((c) => [
+    c.case,
+    c.concurrency,
+    fmtInt(c.direct.rps),
+    fmtInt(c.relayed.rps),
+    fmt(c.ratio, 2),
+    fmt(c.direct.p50Ms, 3),
+    fmt(c.relayed.p50Ms, 3),
+    fmt(c.addedP50Ms, 3),
+    fmt(c.direct.p99Ms, 3),
+    fmt(c.relayed.p99Ms, 3),
+    fmt(c.addedP99Ms, 3),
+    c.direct.errors + c.relayed.errors,
+    c.goal ? `${c.goal}: ${c.goalMet ? 'met' : 'MISSED'}` : '',
+  ]);
+}
+const RELAY_HEADERS = [
+  'case',
+  'conc',
+  'direct req/s',
+  'relayed req/s',
+  'relayed/direct',
+  'direct p50 ms',
+  'relayed p50 ms',
+  'added p50 ms',
+  'direct p99 ms',
+  'relayed p99 ms',
+  'added p99 ms',
+  'errors',
+  'goal',
+];
+
+function cpuRows(cells) {
+  return cells.map((c) => [
+    c.case,
+    c.concurrency,
+    `${c.direct.cpuPercent.load}%`,
+    `${c.direct.cpuPercent.target}%`,
+    `${c.relayed.cpuPercent.load}%`,
+    `${c.relayed.cpuPercent.gateway}%`,
+    `${c.relayed.cpuPercent.target}%`,
+    fmtInt(c.relayed.cpuUsPerRequest.gateway),
+    fmtInt(c.direct.cpuUsPerRequest.target),
+    fmt(c.relayed.clientSignUs, 1),
+    `${Math.max(c.direct.cpuPercent.other, c.relayed.cpuPercent.other)}%`,
+  ]);
+}
+const CPU_HEADERS = [
+  'case',
+  'conc',
+  'direct: load',
+  'direct: target',
+  'relayed: load',
+  'relayed: gateway',
+  'relayed: target',
+  'gateway CPU µs/req',
+  'target CPU µs/req',
+  'client sign µs/req',
+  'other CPU',
+];
+
+function signRows(s) {
+  return [
+    ['contentDigest (1 KiB body)', fmt(s.contentDigest1KiBUs, 2), fmtInt(1e6 / s.contentDigest1KiBUs)],
+    ['signRequest', fmt(s.signUs, 2), fmtInt(s.signPerSecond)],
+    ['verifySignedRequest (+ nonce store)', fmt(s.verifyUs, 2), fmtInt(s.verifyPerSecond)],
+    ['sign + verify', fmt(s.signUs + s.verifyUs, 2), fmtInt(1e6 / (s.signUs + s.verifyUs))],
+  ];
+}
+
+function logRows(l) {
+  return [
+    [
+      'append (one commit each)',
+      fmtInt(l.n),
+      fmt(l.appendMs / 1000, 2),
+      fmtInt(l.recordsPerSecond),
+      fmt(l.appendUs, 1),
+    ],
+    [
+      'verify after reopen',
+      fmtInt(l.checked),
+      fmt(l.verifyMs / 1000, 2),
+      fmtInt(l.verifyRecordsPerSecond),
+      fmt((l.verifyMs * 1000) / (l.checked || 1), 1),
+    ],
+  ];
+}
+
+function render(results, markdown) {
+  const table = markdown ? markdownTable : textTable;
+  const out = [];
+  const h = (title) => out.push(markdown ? `\n## ${title}\n` : `\n== ${title}\n`);
+  const m = results.meta;
+  const bullet = markdown ? '- ' : '';
+  out.push(
+    markdown ? '# Sphyr benchmark\n' : '# Sphyr benchmark',
+    `${bullet}${m.date} · commit ${m.commit ?? '?'} · node ${m.node} · ${m.cpus}× ${m.cpuModel} · ${m.platform}`,
+    `${bullet}settings: ${m.settings.seconds} s per arm per cell (A-B-B-A halves), warm-up ${m.settings.warmupSeconds} s, cap ${m.settings.maxRequests} requests per run`,
+    `${bullet}machine busy before start: ${m.machineBusyBeforePercent}% of all cores${m.machineBusyBeforePercent > 15 ? ' (NOISY: something else is running)' : ''}`,
+    `${bullet}layout: ${m.layout}`,
+  );
+  if (results.relay) {
+    const r = results.relay;
+    h(`1. Relay overhead (direct vs /v1/relay on 127.0.0.1, ${r.loadClient} client)`);
+    out.push(table(RELAY_HEADERS, relayRows(r.cells)));
+    out.push(
+      '',
+      `Goals: added p50 ≤ ${GOALS.addedP50MsAtC1} ms at concurrency 1; relayed throughput ≥ ${GOALS.ratioAtC64}× direct at concurrency 64.`,
+      'Latency = request start to last response byte, client signing excluded (see the sign column below).',
+      '',
+    );
+    out.push(
+      markdown
+        ? '### CPU per process\n\n% of one core over the run; "other" = the rest of the machine (worst arm), a noisy run shows here.\n'
+        : 'CPU per process (% of one core over the run; "other" = the rest of the machine, worst arm):',
+    );
+    out.push(table(CPU_HEADERS, cpuRows(r.cells)));
+    const g = r.gatewayLog;
+    out.push(
+      '',
+      `Gateway log after the load: ${fmtInt(g.records)} records for ${fmtInt(g.relayedRequests)} relayed requests, chain ${g.chainOk ? 'ok' : `BROKEN (${g.problem})`}, verify ${fmt(g.verifyMs / 1000, 2)} s → ${g.complete ? 'nothing lost' : 'MISMATCH'}.`,
+    );
+    const errored = r.cells.filter((c) => c.direct.errors || c.relayed.errors);
+    for (const c of errored) {
+      out.push(`errors in ${c.case} c=${c.concurrency}: ${c.relayed.firstError ?? c.direct.firstError}`);
+    }
+    const capped = r.cells.filter((c) => c.direct.capped || c.relayed.capped);
+    if (capped.length)
+      out.push(
+        `note: request cap reached in ${capped.map((c) => `${c.case} c=${c.concurrency}`).join(', ')}`,
+      );
+    if (r.warnings.length)
+      out.push(`gateway warnings (${r.warnings.length}): ${r.warnings.slice(0, 3).join(' | ')}`);
+  }
+  if (results.signing) {
+    h(`2. Sign + verify per request (N = ${fmtInt(results.signing.n)}, relay kind, fresh nonce each)`);
+    out.push(table(['operation', 'µs/op', 'ops/s'], signRows(results.signing)));
+    out.push('', `replay of a used signature refused: ${results.signing.replayRefused ? 'yes' : 'NO'}`);
+  }
+  if (results.log) {
+    const l = results.log;
+    h(`3. Log throughput (SqliteStore, N = ${fmtInt(l.n)})`);
+    out.push(table(['step', 'records', 'seconds', 'records/s', 'µs/record'], logRows(l)));
+    out.push(
+      '',
+      `chain ${l.chainOk ? 'ok' : 'BROKEN'}, ${fmtInt(l.checked)}/${fmtInt(l.n)} records, newest seq ${l.newestSeq} → ${l.nothingLost ? 'nothing lost' : 'RECORDS LOST'}; db ${fmt(l.dbBytes / 1024 / 1024, 1)} MiB`,
+    );
+  }
+  out.push(`\ntotal ${fmt(m.totalSeconds, 1)} s`);
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const started = performance.now();
+  const tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'sphyr-bench-'));
+  const results = {
+    meta: {
+      date: new Date().toISOString(),
+      commit: gitCommit(),
+      node: process.versions.node,
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown',
+      // Lists as strings: keeps latest.json in the layout `biome check` expects.
+      settings: {
+        ...SETTINGS,
+        concurrency: SETTINGS.concurrency.join(','),
+        sections: SETTINGS.sections.join(','),
+      },
+      goals: GOALS,
+      layout:
+        'gateway in the main process (bench/run.mjs); target and load generator forked (bench/target.mjs, bench/load.mjs)',
+    },
+  };
+  results.meta.machineBusyBeforePercent = await sampleMachineLoad(1000);
+  if (results.meta.machineBusyBeforePercent > 15) {
+    log(
+      `warning: the machine is already ${results.meta.machineBusyBeforePercent}% busy; numbers will be noisy`,
+    );
+  }
+  try {
+    if (SETTINGS.sections.includes('relay')) {
+      const relay = await relayBench(tmpRoot);
+      log('relay: verifying the gateway log');
+      relay.gatewayLog = await checkGatewayLog(tmpRoot, relay.relayedSent);
+      results.relay = relay;
+    }
+    if (SETTINGS.sections.includes('sign')) {
+      log('sign + verify');
+      results.signing = await signBench();
+    }
+    if (SETTINGS.sections.includes('log')) {
+      log('log append + verify');
+      results.log = await logBench(tmpRoot);
+    }
+  } finally {
+    await rm(tmpRoot, { recursive: true, force: true });
+  }
+  results.meta.totalSeconds = round((performance.now() - started) / 1000, 1);
+
+  process.stdout.write(render(results, false));
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(path.join(RESULTS_DIR, 'latest.md'), render(results, true));
+  log(`wrote ${path.relative(process.cwd(), path.join(RESULTS_DIR, 'latest.json'))} and latest.md`);
+}
+
+await main();
