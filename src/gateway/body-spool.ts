@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { SphyrRequestError } from '../errors.js';
 
 /** Bodies up to this size stay in memory; larger ones spill to a 0600 temp file. */
@@ -87,6 +87,17 @@ export class BodySpool {
     if (this.#memory) return Readable.from([this.#memory]);
     if (this.#file) return createReadStream(this.#file);
     return Readable.from([]);
+  }
+
+  /** Send the body into `dest` and end it; small bodies go in one write, large ones stream from disk. */
+  pipeTo(dest: Writable): void {
+    if (this.#file) {
+      const source = createReadStream(this.#file);
+      source.once('error', (error) => dest.destroy(error));
+      source.pipe(dest);
+    } else {
+      dest.end(this.#memory);
+    }
   }
 
   async dispose(): Promise<void> {

@@ -1,8 +1,22 @@
 import { randomBytes } from 'node:crypto';
 
+// Request ids are made on every request: draw randomness in blocks rather than per call.
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+function randomChunk(bytes: number): Buffer {
+  if (offset + bytes > pool.length) {
+    pool = randomBytes(4096);
+    offset = 0;
+  }
+  const chunk = pool.subarray(offset, offset + bytes);
+  offset += bytes;
+  return chunk;
+}
+
 /** `req_…`: time-ordered prefix plus randomness, so ids sort roughly by creation. */
 export function newRequestId(now: number): string {
-  return `req_${now.toString(36).padStart(9, '0')}${randomBytes(8).toString('base64url')}`;
+  return `req_${now.toString(36).padStart(9, '0')}${randomChunk(8).toString('base64url')}`;
 }
 
 export function newAgentId(): string {

@@ -95,8 +95,6 @@ export function sendUpstream(r: UpstreamRequest): Promise<IncomingMessage> {
         }),
       );
     });
-    const body = r.body.stream();
-    body.once('error', (error) => req.destroy(error));
-    body.pipe(req);
+    r.body.pipeTo(req);
   });
 }

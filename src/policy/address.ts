@@ -99,6 +99,18 @@ function fail(text: string, why: string): never {
  * @example parseCidr('10.0.0.0/8').text //=> '10.0.0.0/8'
  */
 export function parseCidr(text: string): Cidr {
+  // Policies pass the same few ranges on every request; parse each spelling once.
+  const cached = CIDR_CACHE.get(text);
+  if (cached) return cached;
+  const cidr = parseCidrUncached(text);
+  if (CIDR_CACHE.size >= 1024) CIDR_CACHE.clear();
+  CIDR_CACHE.set(text, cidr);
+  return cidr;
+}
+
+const CIDR_CACHE = new Map<string, Cidr>();
+
+function parseCidrUncached(text: string): Cidr {
   if (typeof text !== 'string' || text.length === 0) fail(String(text), 'expected text like "10.0.0.0/8"');
   const parts = text.split('/');
   if (parts.length > 2) fail(text, 'more than one "/"');

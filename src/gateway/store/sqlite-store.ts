@@ -147,9 +147,12 @@ export class SqliteStore implements GatewayStore {
   readonly #db: Database.Database;
   readonly #keys: DataKeys;
   #head: { seq: number; hash: string };
+  readonly #agents = new Map<string, AgentRecord>();
   readonly #secretCache = new Map<string, { sealed: Buffer; secret: Uint8Array }>();
   readonly #stmts;
-  readonly #appendTx: (record: LogRecord) => void;
+  readonly #appendTx: (records: LogRecord[]) => void;
+  /** Records waiting for the next group commit, with the callers waiting on them. */
+  #pending: Array<{ record: LogRecord; resolve: (r: LogRecord) => void; reject: (e: unknown) => void }> = [];
 
   private constructor(db: Database.Database, keys: DataKeys) {
     this.#db = db;
@@ -169,9 +172,9 @@ export class SqliteStore implements GatewayStore {
       getAgent: db.prepare('SELECT * FROM agents WHERE id = ?'),
     };
     // The head seq is committed with each record, so deleting the newest records is detected too.
-    this.#appendTx = db.transaction((record: LogRecord) => {
-      this.#stmts.insertLog.run(record);
-      this.#stmts.setMeta.run('log_head_seq', String(record.seq));
+    this.#appendTx = db.transaction((records: LogRecord[]) => {
+      for (const record of records) this.#stmts.insertLog.run(record);
+      this.#stmts.setMeta.run('log_head_seq', String((records.at(-1) as LogRecord).seq));
     });
     this.#head = this.#readHead();
   }
@@ -267,9 +270,12 @@ export class SqliteStore implements GatewayStore {
   }
 
   async getAgent(id: string): Promise<AgentRecord | undefined> {
+    // Agents never change once registered, so a hit needs no query.
+    const cached = this.#agents.get(id);
+    if (cached) return cached;
     const row = this.#stmts.getAgent.get(id) as Record<string, unknown> | undefined;
     if (!row) return undefined;
-    return {
+    const agent: AgentRecord = {
       id: row.id as string,
       keyId: row.key_id as string,
       name: row.name as string,
@@ -280,17 +286,46 @@ export class SqliteStore implements GatewayStore {
       createdAt: row.created_at as number,
       expiresAt: row.expires_at as number,
     };
+    if (this.#agents.size >= 10_000) this.#agents.clear();
+    this.#agents.set(id, agent);
+    return agent;
   }
 
-  async append(record: NewLogRecord): Promise<LogRecord> {
-    // Single writer per data dir: the head lives in memory, and the insert commits on its own.
+  /**
+   * Chain the record now, commit it with whatever else arrived in the same turn of the event loop
+   * (group commit), and resolve only once it is durable. Callers release their response after
+   * that, so a finished response always has its record, and a busy gateway pays for one commit
+   * per batch instead of one per request.
+   */
+  append(record: NewLogRecord): Promise<LogRecord> {
     const seq = this.#head.seq + 1;
     const prevHash = this.#head.hash;
-    const hash = chainHash(this.#keys.logChain, seq, prevHash, record);
-    const full: LogRecord = { ...record, seq, prevHash, hash };
-    this.#appendTx(full);
-    this.#head = { seq, hash };
-    return full;
+    const full: LogRecord = {
+      ...record,
+      seq,
+      prevHash,
+      hash: chainHash(this.#keys.logChain, seq, prevHash, record),
+    };
+    this.#head = { seq, hash: full.hash };
+    return new Promise((resolve, reject) => {
+      if (this.#pending.length === 0) setImmediate(() => this.#flush());
+      this.#pending.push({ record: full, resolve, reject });
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    try {
+      this.#appendTx(batch.map((p) => p.record));
+    } catch (error) {
+      // The chain in memory ran ahead of the file: re-read the head so later records chain correctly.
+      this.#head = this.#readHead();
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    for (const p of batch) p.resolve(p.record);
   }
 
   async query(q: LogQuery): Promise<LogRecord[]> {
@@ -369,6 +404,7 @@ export class SqliteStore implements GatewayStore {
 
   async close(): Promise<void> {
     if (!this.#db.open) return;
+    this.#flush();
     this.#db.close();
   }
 }
