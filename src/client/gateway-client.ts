@@ -53,7 +53,7 @@ export interface ToolCallEvent {
 
 const OWN_HEADERS = /^(sphyr-.*|signature|signature-input|content-digest|host|content-length|connection)$/i;
 
-interface Call {
+export interface GatewayCall {
   kind: SignedCallKind;
   method: string;
   path: string;
@@ -178,30 +178,51 @@ export class GatewayClient {
     return res;
   }
 
-  async #call(call: Call, retried: { skew?: boolean; agent?: boolean } = {}): Promise<Response> {
+  async #call(call: GatewayCall, retried: { skew?: boolean; agent?: boolean } = {}): Promise<Response> {
     const res = await this.#send(call);
     const outcome = res.headers.get('sphyr-outcome');
     if (outcome === 'allowed' || outcome === 'rate_limited') return res;
-    if (outcome === null) {
-      throw new SphyrNetworkError(
-        'gateway_bad_response',
-        `${this.gatewayUrl} answered HTTP ${res.status} without a Sphyr-Outcome header; is SPHYR_GATEWAY_URL a Sphyr gateway?`,
-      );
-    }
-    const error = await errorFrom(res, outcome);
-    if (error.code === 'clock_skew' && !retried.skew) {
-      const serverDate = Date.parse(res.headers.get('date') ?? '');
-      if (!Number.isNaN(serverDate)) this.#offsetMs = serverDate - this.#now();
-      return this.#call(call, { ...retried, skew: true });
-    }
-    if (error.code === 'agent_expired' && call.kind !== 'register' && !retried.agent) {
-      this.#agentId = undefined;
-      return this.#call(call, { ...retried, agent: true });
-    }
-    throw error;
+    const verdict = this.learnFrom(res.status, outcome, await res.text(), res.headers.get('date'), call.kind);
+    if (verdict.retry === 'skew' && !retried.skew) return this.#call(call, { ...retried, skew: true });
+    if (verdict.retry === 'agent' && !retried.agent) return this.#call(call, { ...retried, agent: true });
+    throw verdict.error;
   }
 
-  async #send(call: Call): Promise<Response> {
+  /**
+   * Turn a gateway answer that is not a pass (no `Sphyr-Outcome: allowed`/`rate_limited`) into an
+   * error, and learn from it: `clock_skew` sets the clock offset from the gateway's `Date`,
+   * `agent_expired` forgets the agent. `retry` says when one more attempt can succeed.
+   */
+  learnFrom(
+    status: number,
+    outcome: string | null,
+    bodyText: string,
+    date: string | null,
+    kind: SignedCallKind = 'relay',
+  ): { error: SphyrError; retry?: 'skew' | 'agent' } {
+    if (outcome === null) {
+      return {
+        error: new SphyrNetworkError(
+          'gateway_bad_response',
+          `${this.gatewayUrl} answered HTTP ${status} without a Sphyr-Outcome header; is SPHYR_GATEWAY_URL a Sphyr gateway?`,
+        ),
+      };
+    }
+    const error = errorFrom(status, outcome, bodyText);
+    if (error.code === 'clock_skew') {
+      const serverDate = Date.parse(date ?? '');
+      if (!Number.isNaN(serverDate)) this.#offsetMs = serverDate - this.#now();
+      return { error, retry: 'skew' };
+    }
+    if (error.code === 'agent_expired' && kind !== 'register') {
+      this.#agentId = undefined;
+      return { error, retry: 'agent' };
+    }
+    return { error };
+  }
+
+  /** The URL and signed headers for one gateway call (registering the agent first when needed). */
+  async prepare(call: Omit<GatewayCall, 'signal'>): Promise<{ url: URL; headers: Array<[string, string]> }> {
     const agentId = call.kind === 'register' ? undefined : await this.agentId();
     const url = new URL(call.path, this.gatewayUrl);
     const digest = contentDigest(call.body);
@@ -220,41 +241,53 @@ export class GatewayClient {
       key: this.#credential.secret,
       nowSeconds: Math.floor((this.#now() + this.#offsetMs) / 1000),
     });
-    const headers = new Headers();
+    const headers: Array<[string, string]> = [];
     for (const [name, value] of call.headers ?? []) {
-      if (!OWN_HEADERS.test(name)) headers.append(name, value);
+      if (!OWN_HEADERS.test(name)) headers.push([name, value]);
     }
-    headers.set('content-digest', digest);
-    headers.set('signature-input', signed.signatureInput);
-    headers.set('signature', signed.signature);
-    if (agentId) headers.set('sphyr-agent-id', agentId);
-    if (call.targetUri) headers.set('sphyr-target-uri', call.targetUri);
-    const hasBody = call.body.byteLength > 0 || !['GET', 'HEAD'].includes(call.method);
+    headers.push(
+      ['content-digest', digest],
+      ['signature-input', signed.signatureInput],
+      ['signature', signed.signature],
+    );
+    if (agentId) headers.push(['sphyr-agent-id', agentId]);
+    if (call.targetUri) headers.push(['sphyr-target-uri', call.targetUri]);
+    return { url, headers };
+  }
+
+  async #send(call: GatewayCall): Promise<Response> {
+    const { url, headers } = await this.prepare(call);
+    const hasBody = call.method !== 'GET' && call.method !== 'HEAD';
     try {
       return await this.#fetch(url, {
         method: call.method,
         headers,
-        body: hasBody && call.method !== 'GET' && call.method !== 'HEAD' ? call.body : undefined,
+        body: hasBody ? call.body : undefined,
         redirect: 'manual',
         signal: call.signal,
       });
     } catch (error) {
       if (call.signal?.aborted) throw call.signal.reason;
-      const cause = (error as { cause?: { code?: string } }).cause;
-      throw new SphyrNetworkError(
-        'gateway_unreachable',
-        `cannot reach the Sphyr gateway at ${this.gatewayUrl} (${cause?.code ?? (error as Error).message}); nothing was sent to the target`,
-        { cause: error },
-      );
+      throw unreachable(this.gatewayUrl, error);
     }
   }
 }
 
-async function errorFrom(res: Response, outcome: string): Promise<SphyrError> {
+/** The gateway could not be reached: fail closed, saying so. */
+export function unreachable(gatewayUrl: string, error: unknown): SphyrNetworkError {
+  const cause = (error as { cause?: { code?: string }; code?: string }).cause ?? (error as { code?: string });
+  return new SphyrNetworkError(
+    'gateway_unreachable',
+    `cannot reach the Sphyr gateway at ${gatewayUrl} (${cause?.code ?? (error as Error).message}); nothing was sent to the target`,
+    { cause: error },
+  );
+}
+
+function errorFrom(status: number, outcome: string, bodyText: string): SphyrError {
   let code = 'gateway_error';
-  let message = `the gateway answered HTTP ${res.status}`;
+  let message = `the gateway answered HTTP ${status}`;
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    const body = JSON.parse(bodyText) as { error?: { code?: string; message?: string } };
     code = body.error?.code ?? code;
     message = body.error?.message ?? message;
   } catch {
@@ -262,6 +295,6 @@ async function errorFrom(res: Response, outcome: string): Promise<SphyrError> {
   }
   if (outcome === 'unauthorized') return new SphyrAuthError(code, message);
   if (outcome === 'blocked') return new SphyrPolicyError(code, message);
-  if (res.status >= 400 && res.status < 500) return new SphyrRequestError(code, message);
+  if (status >= 400 && status < 500) return new SphyrRequestError(code, message);
   return new SphyrNetworkError(code, message);
 }
