@@ -2,6 +2,10 @@
  * @module @sphyr/sdk — the public surface: error classes, the policy functions users and tests
  * rely on, the credential and config readers, and the signing client.
  */
+import { autoInstrument } from './sdk/auto-instrument.js';
+
+export { autoInstrument };
+export default autoInstrument;
 export {
   GatewayClient,
   type GatewayClientOptions,
@@ -31,3 +35,5 @@ export {
   requestEntropy,
   screenTarget,
 } from './policy/index.js';
+export type { Instrumentation } from './sdk/auto-instrument.js';
+export type { AutoInstrumentOptions } from './sdk/options.js';

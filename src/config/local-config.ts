@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -44,18 +45,16 @@ export function parseGatewayUrl(text: string, source: string): string {
   return url.origin;
 }
 
-async function readFileContents(file: string): Promise<FileContents | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new SphyrConfigError(
-      'config_unreadable',
-      `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); check its permissions`,
-      { cause: error },
-    );
-  }
+function unreadable(file: string, error: unknown): SphyrConfigError | undefined {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  return new SphyrConfigError(
+    'config_unreadable',
+    `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); check its permissions`,
+    { cause: error },
+  );
+}
+
+function parseFileContents(file: string, text: string): FileContents {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -88,10 +87,42 @@ async function readFileContents(file: string): Promise<FileContents | undefined>
  * A variable that is set wins even if the file is broken, so CI never depends on a stray file.
  */
 export async function readClientSettings(facts: PlatformFacts): Promise<ClientSettings> {
+  const file = localConfigPath(facts);
+  let text: string | undefined;
+  if (needsFile(facts)) {
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      const problem = unreadable(file, error);
+      if (problem) throw problem;
+    }
+  }
+  return settingsFrom(facts, file, text);
+}
+
+/** The same, synchronously: for `autoInstrument()`, which must be in force before its caller's next line. */
+export function readClientSettingsSync(facts: PlatformFacts): ClientSettings {
+  const file = localConfigPath(facts);
+  let text: string | undefined;
+  if (needsFile(facts)) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const problem = unreadable(file, error);
+      if (problem) throw problem;
+    }
+  }
+  return settingsFrom(facts, file, text);
+}
+
+function needsFile(facts: PlatformFacts): boolean {
+  return !(facts.env.SPHYR_CREDENTIAL?.trim() && facts.env.SPHYR_GATEWAY_URL?.trim());
+}
+
+function settingsFrom(facts: PlatformFacts, file: string, text: string | undefined): ClientSettings {
   const envCredential = facts.env.SPHYR_CREDENTIAL?.trim() || undefined;
   const envGateway = facts.env.SPHYR_GATEWAY_URL?.trim() || undefined;
-  const file = localConfigPath(facts);
-  const contents = envCredential && envGateway ? undefined : await readFileContents(file);
+  const contents = text === undefined ? undefined : parseFileContents(file, text);
   const settings: ClientSettings = { gatewayUrl: undefined, credential: undefined, sources: {} };
   if (envGateway) {
     settings.gatewayUrl = parseGatewayUrl(envGateway, 'SPHYR_GATEWAY_URL');
