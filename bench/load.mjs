@@ -2,10 +2,13 @@
  * The benchmark's load generator, forked by bench/run.mjs so the client has its own event loop.
  *
  * A closed-loop generator: `concurrency` workers each send one request, read the whole response,
- * and send the next, over keep-alive connections kept across runs (so sockets stay warm). Both
- * arms use the same code path; the relay arm additionally signs each request (fresh nonce, as the
- * gateway refuses replays), and that signing is timed separately from the request latency, which
- * runs from just after signing until the last response byte.
+ * and send the next, over keep-alive connections kept across runs (so sockets stay warm). All
+ * three arms use the same code path:
+ *   direct  the target itself, `METHOD /path`;
+ *   bare    the bare proxy (bench/bare-proxy.mjs), `METHOD /v1/relay` + `sphyr-target-uri`, unsigned;
+ *   relay   the gateway, the same request signed (fresh nonce, as the gateway refuses replays).
+ * Signing is timed separately from the request latency, which runs from just after signing until
+ * the last response byte.
  *
  * Two transports, chosen with BENCH_CLIENT:
  *   raw  (default) one net.Socket per worker, the request written as one latin1 string (+ body),
@@ -14,7 +17,7 @@
  *   http node:http with a keep-alive Agent, for a cross-check against a stock client.
  *
  * IPC (structured clone, `serialization: 'advanced'`):
- *   { type: 'init', gatewayPort, targetPort, keyId, secret, agentId }          → { type: 'ready' }
+ *   { type: 'init', gatewayPort, bareProxyPort, targetPort, keyId, secret, agentId } → { type: 'ready' }
  *   { id, type: 'run', arm, method, path, bodyBytes, expectBytes, concurrency, durationMs,
  *     maxRequests, record }                                                    → { id, type: 'result', … }
  *   { type: 'close' }: close every connection and disconnect, so the process exits by itself.
@@ -163,7 +166,7 @@ class RawConnection {
 }
 
 const raw = {
-  pools: { direct: [], relay: [] },
+  pools: { direct: [], bare: [], relay: [] },
   send(arm, worker, request) {
     const pool = raw.pools[arm];
     if (pool[worker]?.port !== request.port) {
@@ -185,7 +188,7 @@ const raw = {
 const newAgent = () => new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo' });
 
 const stock = {
-  agents: { direct: newAgent(), relay: newAgent() },
+  agents: { direct: newAgent(), bare: newAgent(), relay: newAgent() },
   send(arm, _worker, request) {
     return new Promise((resolve) => {
       const req = http.request(
@@ -229,12 +232,17 @@ const transport = CLIENT === 'http' ? stock : raw;
 
 async function run(spec) {
   const relay = spec.arm === 'relay';
+  const proxied = relay || spec.arm === 'bare';
+  const port = { direct: config.targetPort, bare: config.bareProxyPort, relay: config.gatewayPort }[spec.arm];
+  if (!port) throw new Error(`unknown arm "${spec.arm}"`);
   const body = spec.bodyBytes > 0 ? Buffer.alloc(spec.bodyBytes, 'x') : undefined;
   const targetUri = `http://${HOST}:${config.targetPort}${spec.path}`;
   const authority = `${HOST}:${config.gatewayPort}`;
-  const baseHeaders = body
+  const plainHeaders = body
     ? { 'content-type': 'application/octet-stream', 'content-length': body.length }
     : {};
+  // The bare proxy gets the relay's shape of request, minus the signature.
+  const baseHeaders = spec.arm === 'bare' ? { ...plainHeaders, 'sphyr-target-uri': targetUri } : plainHeaders;
   const problemOf = (result) => {
     if (result.error) return result.error;
     let problem;
@@ -281,7 +289,7 @@ async function run(spec) {
           nowSeconds: Math.floor(Date.now() / 1000),
         });
         headers = {
-          ...baseHeaders,
+          ...plainHeaders,
           'content-digest': digest,
           'signature-input': sig.signatureInput,
           signature: sig.signature,
@@ -292,9 +300,9 @@ async function run(spec) {
         signed += 1;
       }
       const request = {
-        port: relay ? config.gatewayPort : config.targetPort,
+        port,
         method: spec.method,
-        path: relay ? '/v1/relay' : spec.path,
+        path: proxied ? '/v1/relay' : spec.path,
         headers,
         body,
       };
@@ -328,7 +336,7 @@ async function run(spec) {
 }
 
 function closeAll() {
-  for (const arm of ['direct', 'relay']) {
+  for (const arm of ['direct', 'bare', 'relay']) {
     raw.reset(arm);
     stock.agents[arm].destroy();
   }

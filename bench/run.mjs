@@ -4,32 +4,43 @@
  * Three measurements in one run, reported side by side as ratios; nothing here fails the process
  * on a slow number, the goals are only printed next to the results.
  *
- *  1. Relay overhead: a local target hit directly vs through the gateway (`/v1/relay`), for GET 1 KiB,
- *     GET 1 MiB and POST 1 KiB upload, at concurrency 1 and 64. Per cell: requests/s of each arm,
- *     relayed/direct, and the p50/p99 latency the gateway adds.
+ *  1. Relay overhead: a local target hit three ways, for GET 1 KiB, GET 1 MiB and POST 1 KiB upload,
+ *     at concurrency 1 and 64:
+ *       direct   the target itself;
+ *       bare     through a bare proxy (bench/bare-proxy.mjs): the least a Node forwarder can do
+ *                (node:http server, keep-alive http.Agent, pipe both ways), none of Sphyr's work;
+ *       relayed  through the gateway (`/v1/relay`, signed).
+ *     Per cell: requests/s and p50/p99 of each arm; relayed/direct and bare/direct (what forwarding
+ *     costs in all), relayed/bare (what Sphyr's own work costs: authentication, screening, policy,
+ *     logging), the latency the gateway adds over direct and, of that, over the bare proxy; and the
+ *     gateway's and the bare proxy's CPU µs per request.
  *  2. Sign + verify cost per request (µs): signRequest alone, verifySignedRequest alone.
  *  3. Log throughput: append N records to a fresh SqliteStore, reopen it, and verify the chain
  *     holds all N ("nothing lost").
  *
  * Process layout (chosen so gateway, target and client never share an event loop):
- *   - this process: orchestration and the gateway itself (startGateway, real sockets, SQLite log).
- *     While a load run is going it only waits for one IPC message, so its CPU is the gateway's.
+ *   - this process: orchestration, the gateway itself (startGateway, real sockets, SQLite log) and
+ *     the bare proxy (bench/bare-proxy.mjs). While a load run is going it only waits for one IPC
+ *     message and only the arm's server is being hit, so its CPU is the gateway's (relayed arm) or
+ *     the bare proxy's (bare arm), measured the same way.
  *   - bench/target.mjs (forked): the node:http target.
  *   - bench/load.mjs (forked): the closed-loop load generator: keep-alive HTTP/1.1 over raw sockets
- *     by default (BENCH_CLIENT=http switches to a node:http Agent as a cross-check). For the relay
+ *     by default (BENCH_CLIENT=http switches to a node:http Agent as a cross-check). The bare arm
+ *     gets the relay's shape of request (`/v1/relay` + `sphyr-target-uri`) unsigned. For the relay
  *     arm it signs every request (fresh nonce: the gateway refuses replays); signing is timed
  *     separately and reported as "client sign µs", it is not inside the latency numbers.
- * On 2 cores the direct arm has 2 busy processes (load, target) and the relay arm 3 (load, gateway,
- * target), so at concurrency 64 the relay arm also pays for sharing the CPU; the per-process CPU
- * table shows where the time went (100% = one core busy; a load generator near 100% means the
- * client, not the server, is the limit).
+ * On 2 cores the direct arm has 2 busy processes (load, target) and the bare and relay arms 3 (load,
+ * proxy or gateway, target), so at concurrency 64 they also pay for sharing the CPU; the bare arm
+ * pays exactly that much too, so relayed/bare isolates Sphyr's own work. The per-process CPU table
+ * shows where the time went (100% = one core busy; a load generator near 100% means the client,
+ * not the server, is the limit).
  *
- * Fairness: per cell both arms warm up first, then run A-B-B-A (direct, relayed, relayed, direct),
- * each half of BENCH_SECONDS, and the halves are merged. Every run stops at its deadline or at
- * BENCH_MAX_REQUESTS, whichever comes first. Everything listens on 127.0.0.1 only.
+ * Fairness: per cell all three arms warm up first, then run A-B-C-C-B-A (direct, bare, relayed,
+ * relayed, bare, direct), each half of BENCH_SECONDS, and the halves are merged. Every run stops at
+ * its deadline or at BENCH_MAX_REQUESTS, whichever comes first. Everything listens on 127.0.0.1.
  *
  * Settings (environment):
- *   BENCH_SECONDS         seconds per arm per cell (default 3)
+ *   BENCH_SECONDS         seconds per arm per cell (default 3; 6 cells × 3 arms)
  *   BENCH_WARMUP_SECONDS  warm-up seconds per arm per cell (default 0.5)
  *   BENCH_MAX_REQUESTS    request cap per run (default 200000)
  *   BENCH_CONCURRENCY     comma list (default "1,64")
@@ -59,6 +70,7 @@ import {
   signRequest,
   verifySignedRequest,
 } from '../dist/src/signing/index.js';
+import { startBareProxy } from './bare-proxy.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(HERE, 'results');
@@ -95,6 +107,9 @@ const POLICY = parsePolicy(
   }),
   'bench policy',
 );
+
+/** Load arms, in A-B-C order (see the Fairness note above). */
+const ARMS = ['direct', 'bare', 'relay'];
 
 const CASES = [
   { name: 'GET 1 KiB', method: 'GET', path: '/1k', bodyBytes: 0, expectBytes: 1024 },
@@ -249,10 +264,12 @@ async function relayBench(tmpRoot) {
   const warnings = [];
   const target = forkChild('target.mjs');
   let gateway;
+  let bareProxy;
   let load;
   let relayedSent = 0;
   try {
     const { port: targetPort } = await target.waitFor('ready');
+    bareProxy = await startBareProxy();
     gateway = await startGateway({
       host: '127.0.0.1',
       port: 0,
@@ -269,6 +286,7 @@ async function relayBench(tmpRoot) {
     load.send({
       type: 'init',
       gatewayPort: gateway.port,
+      bareProxyPort: bareProxy.port,
       targetPort,
       keyId: credential.keyId,
       secret: Buffer.from(credential.secret),
@@ -278,6 +296,7 @@ async function relayBench(tmpRoot) {
 
     const runArm = async (spec, arm, seconds, record) => {
       const t0 = (await target.call({ type: 'cpu' })).usage;
+      // This process runs both the gateway and the bare proxy; only the arm's server is being hit.
       const gw0 = process.cpuUsage();
       const machine0 = machineBusyMs();
       const result = await load.call({
@@ -296,11 +315,11 @@ async function relayBench(tmpRoot) {
       const gw = process.cpuUsage(gw0);
       const t1 = (await target.call({ type: 'cpu' })).usage;
       if (arm === 'relay') relayedSent += result.ok + result.errors;
-      const gatewayCpuMs = (gw.user + gw.system) / 1000;
+      const mainCpuMs = (gw.user + gw.system) / 1000;
       const targetCpuMs = (t1.user - t0.user + t1.system - t0.system) / 1000;
       // Whatever else ran on the machine meanwhile (other processes, the kernel's own threads).
-      const otherCpuMs = Math.max(0, machineMs - result.cpuMs - targetCpuMs - gatewayCpuMs);
-      return { ...result, gatewayCpuMs, targetCpuMs, otherCpuMs };
+      const otherCpuMs = Math.max(0, machineMs - result.cpuMs - targetCpuMs - mainCpuMs);
+      return { ...result, mainCpuMs, targetCpuMs, otherCpuMs };
     };
 
     const summarize = (runs, arm) => {
@@ -326,9 +345,13 @@ async function relayBench(tmpRoot) {
         cpuPercent: { load: pct('cpuMs'), target: pct('targetCpuMs'), other: pct('otherCpuMs') },
         cpuUsPerRequest: { load: perRequestUs('cpuMs'), target: perRequestUs('targetCpuMs') },
       };
+      // The main process's CPU is the server under test: the gateway or the bare proxy.
+      const server = { relay: 'gateway', bare: 'bareProxy' }[arm];
+      if (server) {
+        out.cpuPercent[server] = pct('mainCpuMs');
+        out.cpuUsPerRequest[server] = perRequestUs('mainCpuMs');
+      }
       if (arm === 'relay') {
-        out.cpuPercent.gateway = pct('gatewayCpuMs');
-        out.cpuUsPerRequest.gateway = perRequestUs('gatewayCpuMs');
         out.clientSignUs = round(runs.reduce((n, r) => n + r.signUs * (r.ok + r.errors), 0) / (sent || 1), 1);
       }
       return out;
@@ -337,7 +360,7 @@ async function relayBench(tmpRoot) {
     // One global warm-up so the JIT has seen every path before the first cell.
     log('relay: global warm-up');
     for (const c of CASES) {
-      for (const arm of ['direct', 'relay']) {
+      for (const arm of ARMS) {
         await runArm({ ...c, concurrency: Math.max(...SETTINGS.concurrency) }, arm, 0.5, false);
       }
     }
@@ -347,17 +370,15 @@ async function relayBench(tmpRoot) {
       for (const concurrency of SETTINGS.concurrency) {
         const spec = { ...c, concurrency };
         log(`relay: ${c.name} c=${concurrency}`);
-        await runArm(spec, 'direct', SETTINGS.warmupSeconds, false);
-        await runArm(spec, 'relay', SETTINGS.warmupSeconds, false);
+        for (const arm of ARMS) await runArm(spec, arm, SETTINGS.warmupSeconds, false);
+        // A-B-C-C-B-A: each arm gets one early and one late half, so drift hits all alike.
         const half = SETTINGS.seconds / 2;
-        const direct = [];
-        const relay = [];
-        direct.push(await runArm(spec, 'direct', half, true));
-        relay.push(await runArm(spec, 'relay', half, true));
-        relay.push(await runArm(spec, 'relay', half, true));
-        direct.push(await runArm(spec, 'direct', half, true));
-        const d = summarize(direct, 'direct');
-        const r = summarize(relay, 'relay');
+        const runs = Object.fromEntries(ARMS.map((arm) => [arm, []]));
+        for (const arm of [...ARMS, ...[...ARMS].reverse()])
+          runs[arm].push(await runArm(spec, arm, half, true));
+        const d = summarize(runs.direct, 'direct');
+        const b = summarize(runs.bare, 'bare');
+        const r = summarize(runs.relay, 'relay');
         const cell = {
           case: c.name,
           method: c.method,
@@ -365,10 +386,18 @@ async function relayBench(tmpRoot) {
           responseBytes: c.expectBytes,
           concurrency,
           direct: d,
+          bare: b,
           relayed: r,
+          // relayed/direct (the goal's ratio, kept under its old name).
           ratio: round(r.rps / d.rps),
+          bareRatio: round(b.rps / d.rps),
+          relayedOverBare: round(r.rps / b.rps),
           addedP50Ms: round(r.p50Ms - d.p50Ms),
           addedP99Ms: round(r.p99Ms - d.p99Ms),
+          // Of the added latency, the part a bare forwarder does not pay: Sphyr's own work.
+          sphyrP50Ms: round(r.p50Ms - b.p50Ms),
+          sphyrP99Ms: round(r.p99Ms - b.p99Ms),
+          gatewayOverBareCpu: round(r.cpuUsPerRequest.gateway / b.cpuUsPerRequest.bareProxy, 1),
         };
         if (concurrency === 1) {
           cell.goal = `added p50 ≤ ${GOALS.addedP50MsAtC1} ms`;
@@ -383,7 +412,7 @@ async function relayBench(tmpRoot) {
     return { loadClient, targetPort, cells, relayedSent, warnings };
   } finally {
     await Promise.all([load?.stop(), target.stop()]);
-    await gateway?.close();
+    await Promise.all([gateway?.close(), bareProxy?.close()]);
   }
 }
 
@@ -563,20 +592,25 @@ async function logBench(tmpRoot) {
 
 // ---------------------------------------------------------------- report
 
+/** A cell's per-arm results, by key. */
+const CELL_ARMS = ['direct', 'bare', 'relayed'];
+const cellErrors = (c) => CELL_ARMS.reduce((n, key) => n + c[key].errors, 0);
+
+/** Throughput, the three ratios, server CPU per request and the goal: the table to read first. */
 function relayRows(cells) {
   return cells.map((c) => [
     c.case,
     c.concurrency,
     fmtInt(c.direct.rps),
+    fmtInt(c.bare.rps),
     fmtInt(c.relayed.rps),
     fmt(c.ratio, 2),
-    fmt(c.direct.p50Ms, 3),
-    fmt(c.relayed.p50Ms, 3),
-    fmt(c.addedP50Ms, 3),
-    fmt(c.direct.p99Ms, 3),
-    fmt(c.relayed.p99Ms, 3),
-    fmt(c.addedP99Ms, 3),
-    c.direct.errors + c.relayed.errors,
+    fmt(c.bareRatio, 2),
+    fmt(c.relayedOverBare, 2),
+    fmtInt(c.bare.cpuUsPerRequest.bareProxy),
+    fmtInt(c.relayed.cpuUsPerRequest.gateway),
+    `${fmt(c.gatewayOverBareCpu, 1)}×`,
+    cellErrors(c),
     c.goal ? `${c.goal}: ${c.goalMet ? 'met' : 'MISSED'}` : '',
   ]);
 }
@@ -584,16 +618,47 @@ const RELAY_HEADERS = [
   'case',
   'conc',
   'direct req/s',
+  'bare req/s',
   'relayed req/s',
   'relayed/direct',
-  'direct p50 ms',
-  'relayed p50 ms',
-  'added p50 ms',
-  'direct p99 ms',
-  'relayed p99 ms',
-  'added p99 ms',
+  'bare/direct',
+  'relayed/bare',
+  'bare CPU µs/req',
+  'gateway CPU µs/req',
+  'gateway/bare CPU',
   'errors',
   'goal',
+];
+
+function latencyRows(cells) {
+  return cells.map((c) => [
+    c.case,
+    c.concurrency,
+    fmt(c.direct.p50Ms, 3),
+    fmt(c.bare.p50Ms, 3),
+    fmt(c.relayed.p50Ms, 3),
+    fmt(c.addedP50Ms, 3),
+    fmt(c.sphyrP50Ms, 3),
+    fmt(c.direct.p99Ms, 3),
+    fmt(c.bare.p99Ms, 3),
+    fmt(c.relayed.p99Ms, 3),
+    fmt(c.addedP99Ms, 3),
+    fmt(c.sphyrP99Ms, 3),
+  ]);
+}
+const LATENCY_HEADERS = [
+  'case',
+  'conc',
+  'direct p50 ms',
+  'bare p50 ms',
+  'relayed p50 ms',
+  'added p50 ms',
+  'Sphyr p50 ms',
+  'direct p99 ms',
+  'bare p99 ms',
+  'relayed p99 ms',
+  'added p99 ms',
+  'Sphyr p99 ms',
 ];
 
 function cpuRows(cells) {
@@ -602,13 +667,15 @@ function cpuRows(cells) {
     c.concurrency,
     `${c.direct.cpuPercent.load}%`,
     `${c.direct.cpuPercent.target}%`,
+    `${c.bare.cpuPercent.load}%`,
+    `${c.bare.cpuPercent.bareProxy}%`,
+    `${c.bare.cpuPercent.target}%`,
     `${c.relayed.cpuPercent.load}%`,
     `${c.relayed.cpuPercent.gateway}%`,
     `${c.relayed.cpuPercent.target}%`,
-    fmtInt(c.relayed.cpuUsPerRequest.gateway),
     fmtInt(c.direct.cpuUsPerRequest.target),
     fmt(c.relayed.clientSignUs, 1),
-    `${Math.max(c.direct.cpuPercent.other, c.relayed.cpuPercent.other)}%`,
+    `${Math.max(...CELL_ARMS.map((key) => c[key].cpuPercent.other))}%`,
   ]);
 }
 const CPU_HEADERS = [
@@ -616,14 +683,27 @@ const CPU_HEADERS = [
   'conc',
   'direct: load',
   'direct: target',
+  'bare: load',
+  'bare: proxy',
+  'bare: target',
   'relayed: load',
   'relayed: gateway',
   'relayed: target',
-  'gateway CPU µs/req',
   'target CPU µs/req',
   'client sign µs/req',
   'other CPU',
 ];
+
+/** One line: relayed/bare per cell, the cost of Sphyr's own work against the cheapest forwarder. */
+function relayedOverBareLine(cells) {
+  const byCase = new Map();
+  for (const c of cells) {
+    if (!byCase.has(c.case)) byCase.set(c.case, []);
+    byCase.get(c.case).push(`c${c.concurrency} ${fmt(c.relayedOverBare, 2)}`);
+  }
+  const parts = [...byCase].map(([name, values]) => `${name} ${values.join(', ')}`);
+  return `Relayed/bare (1.00 = Sphyr's own work is free; no goal, stated against the bare proxy): ${parts.join('; ')}.`;
+}
 
 function signRows(s) {
   return [
@@ -669,20 +749,31 @@ function render(results, markdown) {
   out.push(
     markdown ? '# Sphyr benchmark\n' : '# Sphyr benchmark',
     `${bullet}${m.date} · commit ${m.commit ?? '?'} · node ${m.node} · ${m.cpus}× ${m.cpuModel} · ${m.platform}`,
-    `${bullet}settings: ${m.settings.seconds} s per arm per cell (A-B-B-A halves), warm-up ${m.settings.warmupSeconds} s, cap ${m.settings.maxRequests} requests per run`,
+    `${bullet}settings: ${m.settings.seconds} s per arm per cell (A-B-C-C-B-A halves: direct, bare, relayed), warm-up ${m.settings.warmupSeconds} s, cap ${m.settings.maxRequests} requests per run`,
     `${bullet}machine busy before start: ${m.machineBusyBeforePercent}% of all cores${m.machineBusyBeforePercent > 15 ? ' (NOISY: something else is running)' : ''}`,
     `${bullet}layout: ${m.layout}`,
   );
   if (results.relay) {
     const r = results.relay;
-    h(`1. Relay overhead (direct vs /v1/relay on 127.0.0.1, ${r.loadClient} client)`);
+    h(`1. Relay overhead (direct vs bare proxy vs /v1/relay on 127.0.0.1, ${r.loadClient} client)`);
+    out.push(
+      markdown
+        ? "direct = the target itself; bare = a bare node:http forwarder (keep-alive Agent, pipe both ways) in the gateway's process; relayed = the gateway. CPU µs/req = the main process (bare proxy or gateway) per request.\n"
+        : "direct = the target; bare = bare node:http forwarder in the gateway's process; relayed = the gateway. CPU µs/req = main process per request.",
+    );
     out.push(table(RELAY_HEADERS, relayRows(r.cells)));
     out.push(
       '',
       `Goals: added p50 ≤ ${GOALS.addedP50MsAtC1} ms at concurrency 1; relayed throughput ≥ ${GOALS.ratioAtC64}× direct at concurrency 64.`,
-      'Latency = request start to last response byte, client signing excluded (see the sign column below).',
+      relayedOverBareLine(r.cells),
       '',
     );
+    out.push(
+      markdown
+        ? '### Latency\n\nRequest start to last response byte, client signing excluded. added = relayed − direct; Sphyr = relayed − bare, the part of it a bare forwarder does not pay.\n'
+        : 'Latency (request start to last response byte, client signing excluded; added = relayed − direct, Sphyr = relayed − bare):',
+    );
+    out.push(table(LATENCY_HEADERS, latencyRows(r.cells)), '');
     out.push(
       markdown
         ? '### CPU per process\n\n% of one core over the run; "other" = the rest of the machine (worst arm), a noisy run shows here.\n'
@@ -694,11 +785,13 @@ function render(results, markdown) {
       '',
       `Gateway log after the load: ${fmtInt(g.records)} records for ${fmtInt(g.relayedRequests)} relayed requests, chain ${g.chainOk ? 'ok' : `BROKEN (${g.problem})`}, verify ${fmt(g.verifyMs / 1000, 2)} s → ${g.complete ? 'nothing lost' : 'MISMATCH'}.`,
     );
-    const errored = r.cells.filter((c) => c.direct.errors || c.relayed.errors);
-    for (const c of errored) {
-      out.push(`errors in ${c.case} c=${c.concurrency}: ${c.relayed.firstError ?? c.direct.firstError}`);
+    for (const c of r.cells) {
+      for (const key of CELL_ARMS) {
+        if (c[key].errors)
+          out.push(`errors in ${c.case} c=${c.concurrency} (${key}, ${c[key].errors}): ${c[key].firstError}`);
+      }
     }
-    const capped = r.cells.filter((c) => c.direct.capped || c.relayed.capped);
+    const capped = r.cells.filter((c) => CELL_ARMS.some((key) => c[key].capped));
     if (capped.length)
       out.push(
         `note: request cap reached in ${capped.map((c) => `${c.case} c=${c.concurrency}`).join(', ')}`,
@@ -745,7 +838,7 @@ async function main() {
       },
       goals: GOALS,
       layout:
-        'gateway in the main process (bench/run.mjs); target and load generator forked (bench/target.mjs, bench/load.mjs)',
+        'gateway and bare proxy in the main process (bench/run.mjs, bench/bare-proxy.mjs); target and load generator forked (bench/target.mjs, bench/load.mjs)',
     },
   };
   results.meta.machineBusyBeforePercent = await sampleMachineLoad(1000);

@@ -37,3 +37,4 @@ export {
 } from './policy/index.js';
 export type { Instrumentation } from './sdk/auto-instrument.js';
 export type { AutoInstrumentOptions } from './sdk/options.js';
+export { verifyWebhook } from './sdk/webhook.js';
