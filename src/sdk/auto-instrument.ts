@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { GatewayClient } from '../client/gateway-client.js';
 import { isSphyrError } from '../errors.js';
+import { findAxiosCopies, patchAxios } from './axios.js';
 import { type Dispatch, sphyrInterceptor } from './interceptor.js';
 import { type AutoInstrumentOptions, resolveSdkSettings } from './options.js';
 import type { SdkState } from './state.js';
@@ -16,6 +18,7 @@ interface Composable {
 
 interface Registry {
   state: SdkState;
+  unpatchAxios: Array<() => void>;
   refs: number;
   originalFetch: typeof fetch;
   originalDispatcher: unknown;
@@ -82,7 +85,11 @@ function install(options: AutoInstrumentOptions): Registry {
     perCall: new WeakMap(),
     interceptor: sphyrInterceptor(state),
     guard: undefined as unknown as typeof fetch,
+    unpatchAxios: [],
   };
+  // axios (≥ 1.6.7) in both of its builds, as the application would load it.
+  const roots = [process.cwd(), ...(process.argv[1] ? [path.dirname(process.argv[1])] : [])];
+  for (const ax of findAxiosCopies(roots)) reg.unpatchAxios.push(patchAxios(ax, state));
   // The guard closes what the dispatcher layer alone cannot: a dispatcher replaced later, a
   // per-call `dispatcher`, and fetch's habit of hiding our error inside `TypeError('fetch failed')`.
   reg.guard = async function fetch(input: string | URL | Request, init?: RequestInit) {
@@ -115,6 +122,7 @@ function install(options: AutoInstrumentOptions): Registry {
 
 function uninstall(reg: Registry): void {
   reg.state.active = false;
+  for (const unpatch of reg.unpatchAxios) unpatch();
   const slots = globalThis as unknown as Slots;
   // Put things back only where they are still ours; someone who wrapped us keeps their wrapper,
   // and our layers below it are now pass-through (state.active is false).

@@ -2,7 +2,7 @@ import { unreachable } from '../client/gateway-client.js';
 import { isSphyrError, type SphyrError, SphyrPolicyError } from '../errors.js';
 import { canonicalTargetUri } from '../policy/index.js';
 import { collectBody } from './body.js';
-import { routeFor, type SdkState, taint } from './state.js';
+import { routeFor, type SdkState, taint, warnFailOpen } from './state.js';
 
 /** The legacy (undici 5/6) dispatch handler that Node 20's fetch passes down. */
 export interface DispatchHandler {
@@ -98,12 +98,7 @@ function failOpen(
   handler: DispatchHandler,
   why: unknown,
 ) {
-  if (!state.warnedFailOpen) {
-    state.warnedFailOpen = true;
-    state.settings.warn(
-      `requests are going DIRECT, unscreened and unlogged, because failClosed is false: ${(why as Error)?.message ?? why}`,
-    );
-  }
+  warnFailOpen(state, why);
   return dispatch(opts, handler);
 }
 

@@ -46,3 +46,12 @@ export function taint(state: SdkState, location: string, base: URL): void {
   }
   state.tainted.set(hop.href, now + TAINT_MS);
 }
+
+/** Say once, loudly, that requests are bypassing the gateway (only with `failClosed: false`). */
+export function warnFailOpen(state: SdkState, why: unknown): void {
+  if (state.warnedFailOpen) return;
+  state.warnedFailOpen = true;
+  state.settings.warn(
+    `requests are going DIRECT, unscreened and unlogged, because failClosed is false: ${(why as Error)?.message ?? why}`,
+  );
+}

@@ -51,6 +51,11 @@ export async function startTarget(): Promise<TargetServer> {
         pump();
         return;
       }
+      if (url.pathname.startsWith('/status/')) {
+        res.writeHead(Number(url.pathname.slice('/status/'.length)), { 'content-type': 'text/plain' });
+        res.end('status page');
+        return;
+      }
       if (url.pathname === '/redirect') {
         res.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
         res.end();
