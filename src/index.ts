@@ -38,3 +38,4 @@ export {
 export type { Instrumentation } from './sdk/auto-instrument.js';
 export type { AutoInstrumentOptions } from './sdk/options.js';
 export { verifyWebhook } from './sdk/webhook.js';
+export { type WrappedHttp, wrapHttp } from './sdk/wrap-http.js';

@@ -156,3 +156,8 @@ export function autoInstrument(options: AutoInstrumentOptions = {}): Instrumenta
     },
   };
 }
+
+/** The state of the instrumentation in force in this process, if any (for `wrapHttp`). */
+export function currentState(): SdkState | undefined {
+  return ((globalThis as unknown as Slots)[REGISTRY] as Registry | undefined)?.state;
+}
