@@ -177,6 +177,55 @@ describe('autoInstrument() and global fetch', () => {
   });
 });
 
+describe('rate limits and aborts', () => {
+  it('hands the caller the gateway 429 with Retry-After, as the quickstart says', async () => {
+    const strict = await startTestGateway(
+      '{"unsafeAllowRanges": ["127.0.0.0/8"], "rateLimits": {"perAgent": 1}}',
+    );
+    try {
+      handle = autoInstrument({
+        gatewayUrl: strict.gateway.url,
+        credential: strict.credential,
+        instrumentHosts: ['127.0.0.1'],
+        warn: () => {},
+      });
+      const first = await fetch(`${target.url}/echo`);
+      await first.text();
+      const second = await fetch(`${target.url}/echo`);
+      expect(second.status).toBe(429);
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect(second.headers.get('sphyr-outcome')).toBe('rate_limited');
+      await second.text();
+    } finally {
+      handle?.restore();
+      handle = undefined;
+      await strict.close();
+    }
+  });
+
+  it("rethrows an abort as the caller's own reason, not as a Sphyr error", async () => {
+    const slow = http.createServer((_req, res) => {
+      setTimeout(() => res.end('late'), 2000).unref();
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      handle = instrument();
+      const port = (slow.address() as AddressInfo).port;
+      const error = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(150) }).catch(
+        (e) => e,
+      );
+      expect(error.name).toBe('TimeoutError');
+      const controller = new AbortController();
+      const pending = fetch(`http://127.0.0.1:${port}/`, { signal: controller.signal });
+      controller.abort(new Error('user cancelled'));
+      await expect(pending).rejects.toThrow('user cancelled');
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
+  });
+});
+
 describe('fail closed', () => {
   it('throws SphyrNetworkError and sends nothing when the gateway is down; failClosed: false goes direct', async () => {
     const canary = await startTarget();

@@ -54,6 +54,59 @@ describe('node --import @sphyr/sdk/register', () => {
     ]);
   });
 
+  it('routes fetch, a kept fetch reference, axios in both builds and a streamed upload: each request via the gateway or direct, never both, never neither', async () => {
+    const mix = await startTestGateway(
+      '{"unsafeAllowRanges": ["127.0.0.0/8"], "logFullUrl": true, "rateLimits": {"perAgent": 1000}}',
+    );
+    try {
+      const seenBefore = target.seen.length;
+      const { stdout } = await run(
+        process.execPath,
+        [
+          `--import=${REGISTER}`,
+          path.join(ROOT, 'fixtures', 'sdk', 'register-mix.mjs'),
+          target.url,
+          `http://localhost:${target.port}`,
+        ],
+        {
+          cwd: ROOT,
+          env: {
+            PATH: process.env.PATH,
+            HOME: await tempDir('sphyr-home-'),
+            SPHYR_GATEWAY_URL: mix.gateway.url,
+            SPHYR_CREDENTIAL: mix.credential.reveal(),
+            SPHYR_INSTRUMENT_HOSTS: '127.0.0.1',
+          },
+        },
+      );
+      expect(JSON.parse(stdout)).toEqual({
+        fetch: 200,
+        'kept-fetch': 200,
+        'axios-esm': 200,
+        'axios-cjs': 200,
+        'stream-upload': 'chunk-0;chunk-1;chunk-2;chunk-3;'.length,
+        'direct-fetch': 200,
+        'direct-axios': 200,
+        blocked: { error: 'SphyrPolicyError', code: 'ssrf_metadata' },
+      });
+      // The target's own access log and the gateway's log, side by side.
+      const atTarget = target.seen.slice(seenBefore).map((s) => s.url.replace(/^\/echo\//, ''));
+      const viaGateway = (await mix.gateway.store.query({ limit: 50 }))
+        .filter((r) => r.outcome === 'allowed')
+        .map((r) => new URL(r.url as string).pathname.replace(/^\/echo\//, ''));
+      const relayed = ['fetch', 'kept-fetch', 'axios-esm', 'axios-cjs', 'stream-upload'];
+      const direct = ['direct-fetch', 'direct-axios'];
+      expect([...viaGateway].sort()).toEqual([...relayed].sort());
+      expect([...atTarget].sort()).toEqual([...relayed, ...direct].sort());
+      for (const name of direct) expect(viaGateway).not.toContain(name);
+      expect(
+        (await mix.gateway.store.query({ limit: 50 })).every((r) => r.signature?.startsWith('sig=:')),
+      ).toBe(true);
+    } finally {
+      await mix.close();
+    }
+  });
+
   it('fails closed with a clear message when nothing is configured', async () => {
     const seen = target.seen.length;
     const { stdout, stderr } = await run(
