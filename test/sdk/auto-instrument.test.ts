@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import axios from 'axios';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SphyrNetworkError, SphyrPolicyError } from '../../src/errors.js';
 import autoInstrument, { type Instrumentation } from '../../src/index.js';
@@ -240,7 +241,12 @@ describe('fail closed', () => {
         instrumentHosts: ['127.0.0.1'],
         warn: () => {},
       });
-      for (const call of [() => fetch(`${canary.url}/echo`), () => capturedFetch(`${canary.url}/echo`)]) {
+      const calls = [
+        () => fetch(`${canary.url}/echo`),
+        () => capturedFetch(`${canary.url}/echo`),
+        () => axios.get(`${canary.url}/echo`),
+      ];
+      for (const call of calls) {
         const error = await call().catch((e) => e);
         const sphyr = error instanceof SphyrNetworkError ? error : error.cause;
         expect(sphyr).toBeInstanceOf(SphyrNetworkError);
@@ -258,7 +264,8 @@ describe('fail closed', () => {
       });
       expect((await fetch(`${canary.url}/echo`)).status).toBe(200);
       expect((await fetch(`${canary.url}/echo`)).status).toBe(200);
-      expect(canary.seen).toHaveLength(2);
+      expect((await axios.get(`${canary.url}/echo`)).status).toBe(200);
+      expect(canary.seen).toHaveLength(3);
       expect(warnings.filter((w) => w.includes('DIRECT'))).toHaveLength(1);
     } finally {
       await canary.close();
