@@ -100,6 +100,24 @@ describe('relay over real sockets', () => {
     expect(record?.bytesOut).toBe(size);
   });
 
+  it('never lets a caller finish reading a response before its record is committed', async () => {
+    const store = gw.gateway.store;
+    const append = store.append.bind(store);
+    // A slow disk: each commit takes 300 ms.
+    store.append = async (record) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return append(record);
+    };
+    try {
+      const res = await gw.client().relay({ method: 'GET', url: `${target.url}/bytes/${256 * 1024}` });
+      expect((await res.arrayBuffer()).byteLength).toBe(256 * 1024);
+      const id = res.headers.get('sphyr-request-id');
+      expect((await store.query({ limit: 5 })).map((r) => r.id)).toContain(id);
+    } finally {
+      store.append = append;
+    }
+  });
+
   it('removes Sphyr-* headers a target sends, so a server cannot forge a verdict', async () => {
     const res = await gw.client().relay({ method: 'GET', url: `${target.url}/fake-verdict` });
     expect(res.headers.get('sphyr-outcome')).toBe('allowed');

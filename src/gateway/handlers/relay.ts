@@ -56,10 +56,18 @@ export async function handleRelay(
     'sphyr-request-id': requestId,
     'sphyr-outcome': 'allowed',
   });
+  // The last chunk is held back until the record is committed: a caller that has the whole body
+  // (say, all Content-Length bytes) must never be ahead of the log.
+  let held: Buffer | undefined;
   upstream.on('data', (chunk: Buffer) => {
     draft.bytesOut += chunk.length;
+    const previous = held;
+    held = chunk;
+    if (previous && !res.write(previous)) {
+      upstream.pause();
+      res.once('drain', () => upstream.resume());
+    }
   });
-  upstream.pipe(res, { end: false });
   try {
     await finished(upstream);
   } catch (error) {
@@ -72,7 +80,7 @@ export async function handleRelay(
     throw new HandledError(error);
   }
   await commit();
-  res.end();
+  res.end(held);
 }
 
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
