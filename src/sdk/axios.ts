@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { unreachable } from '../client/gateway-client.js';
-import { isSphyrError, SphyrPolicyError, SphyrRequestError } from '../errors.js';
-import { canonicalTargetUri } from '../policy/index.js';
+import { SphyrPolicyError, SphyrRequestError } from '../errors.js';
 import { collectBody } from './body.js';
+import { prepareRelay } from './prepare-relay.js';
 import { routeFor, type SdkState, taint, warnFailOpen } from './state.js';
 
 /** Marks our adapter, so an instance's config is never wrapped twice. */
@@ -203,33 +203,16 @@ async function send(
   if (route === 'direct') return direct();
   if (route === 'refuse')
     throw new SphyrPolicyError('scheme_not_allowed', `${url.protocol} requests are not sent`);
-  const client = state.client;
-  if (!client) {
-    if (!state.settings.failClosed) return warnAndGo(state, direct, state.settings.problem);
-    throw state.settings.problem;
-  }
   const body = await bodyBytes(data);
-  let prepared: Awaited<ReturnType<typeof client.prepare>>;
-  try {
-    prepared = await client.prepare({
-      kind: 'relay',
-      method,
-      path: '/v1/relay',
-      body,
-      targetUri: canonicalTargetUri(url),
-    });
-  } catch (error) {
-    if (isSphyrError(error) && error.code === 'gateway_unreachable' && !state.settings.failClosed) {
-      return warnAndGo(state, direct, error);
-    }
-    throw error;
-  }
+  const prepared = await prepareRelay(state, { method, url, body });
+  if (prepared === 'direct') return direct();
   const merged = { ...((headers as { toJSON?: () => object })?.toJSON?.() ?? (headers as object)) } as Record<
     string,
     unknown
   >;
   for (const name of Object.keys(merged)) if (name.toLowerCase() === 'content-length') delete merged[name];
-  for (const [name, value] of prepared.headers) merged[name] = value;
+  Object.assign(merged, prepared.headers);
+  const client = state.client!;
   let response: AxiosResponse;
   try {
     response = await base(
@@ -243,8 +226,9 @@ async function send(
     );
   } catch (error) {
     if ((error as { response?: unknown }).response) throw error;
-    if (!state.settings.failClosed) return warnAndGo(state, direct, error);
-    throw unreachable(client.gatewayUrl, error);
+    if (state.settings.failClosed) throw unreachable(client.gatewayUrl, error);
+    warnFailOpen(state, error);
+    return direct();
   }
   const outcome = header(response, 'sphyr-outcome');
   if (outcome === 'allowed' || outcome === 'rate_limited') {
@@ -265,9 +249,4 @@ async function send(
     });
   }
   throw verdict.error;
-}
-
-function warnAndGo(state: SdkState, go: () => Promise<AxiosResponse>, why: unknown): Promise<AxiosResponse> {
-  warnFailOpen(state, why);
-  return go();
 }

@@ -1,7 +1,7 @@
 import { unreachable } from '../client/gateway-client.js';
 import { isSphyrError, type SphyrError, SphyrPolicyError } from '../errors.js';
-import { canonicalTargetUri } from '../policy/index.js';
 import { collectBody } from './body.js';
+import { prepareRelay } from './prepare-relay.js';
 import { routeFor, type SdkState, taint, warnFailOpen } from './state.js';
 
 /** The legacy (undici 5/6) dispatch handler that Node 20's fetch passes down. */
@@ -111,33 +111,18 @@ async function relay(
   retried: { skew?: boolean; agent?: boolean } = {},
   collected?: Buffer,
 ): Promise<void> {
-  const client = state.client!;
   const body = collected ?? (await collectBody(opts.body));
-  const targetUri = canonicalTargetUri(url);
-  let prepared: Awaited<ReturnType<typeof client.prepare>>;
-  try {
-    prepared = await client.prepare({
-      kind: 'relay',
-      method: opts.method,
-      path: '/v1/relay',
-      body,
-      targetUri,
-      headers: headerPairs(opts.headers),
-    });
-  } catch (error) {
-    // Registration failed: the gateway is down or refused us.
-    if (isSphyrError(error) && error.code === 'gateway_unreachable' && !state.settings.failClosed) {
-      failOpen(state, dispatch, { ...opts, body }, handler, error);
-      return;
-    }
-    throw error;
+  const prepared = await prepareRelay(state, {
+    method: opts.method,
+    url,
+    body,
+    headers: headerPairs(opts.headers),
+  });
+  if (prepared === 'direct') {
+    dispatch({ ...opts, body }, handler);
+    return;
   }
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of prepared.headers) {
-    const key = name.toLowerCase();
-    const prev = headers[key];
-    headers[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
+  const headers = prepared.headers;
   const gatewayOpts: DispatchOptions = {
     ...opts,
     origin: prepared.url.origin,

@@ -5,8 +5,8 @@ import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { unreachable } from '../client/gateway-client.js';
 import { isSphyrError, SphyrConfigError, SphyrPolicyError } from '../errors.js';
-import { canonicalTargetUri } from '../policy/index.js';
 import { currentState } from './auto-instrument.js';
+import { prepareRelay } from './prepare-relay.js';
 import { routeFor, type SdkState, taint, warnFailOpen } from './state.js';
 
 type Callback = (res: IncomingMessage) => void;
@@ -86,34 +86,17 @@ class RelayedRequest extends Writable {
   }
 
   async #send(body: Buffer, retried: { skew?: boolean; agent?: boolean } = {}): Promise<void> {
-    const client = this.state.client;
-    if (!client) {
-      if (!this.state.settings.failClosed) return this.#goDirect(body, this.state.settings.problem);
-      throw this.state.settings.problem;
-    }
-    let prepared: Awaited<ReturnType<typeof client.prepare>>;
-    try {
-      prepared = await client.prepare({
-        kind: 'relay',
-        method: this.method,
-        path: '/v1/relay',
-        body,
-        targetUri: canonicalTargetUri(this.url),
-        headers: Object.entries(this.#headers).flatMap(([n, v]) =>
-          v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => [n, String(x)] as [string, string]),
-        ),
-      });
-    } catch (error) {
-      if (isSphyrError(error) && error.code === 'gateway_unreachable' && !this.state.settings.failClosed) {
-        return this.#goDirect(body, error);
-      }
-      throw error;
-    }
-    const headers: OutgoingHttpHeaders = {};
-    for (const [name, value] of prepared.headers) {
-      const prev = headers[name];
-      headers[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [String(prev)]), value];
-    }
+    const prepared = await prepareRelay(this.state, {
+      method: this.method,
+      url: this.url,
+      body,
+      headers: Object.entries(this.#headers).flatMap(([n, v]) =>
+        v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => [n, String(x)] as [string, string]),
+      ),
+    });
+    if (prepared === 'direct') return this.#goDirect(body);
+    const client = this.state.client!;
+    const headers: OutgoingHttpHeaders = { ...prepared.headers };
     headers['content-length'] = body.length;
     const send = prepared.url.protocol === 'https:' ? httpsRequest : httpRequest;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -125,7 +108,10 @@ class RelayedRequest extends Writable {
       if (!this.state.settings.failClosed) return undefined;
       throw isSphyrError(error) ? error : unreachable(client.gatewayUrl, error);
     });
-    if (!res) return this.#goDirect(body, 'the gateway is unreachable');
+    if (!res) {
+      warnFailOpen(this.state, 'the gateway is unreachable');
+      return this.#goDirect(body);
+    }
     const outcome = res.headers['sphyr-outcome'];
     if (outcome === 'allowed' || outcome === 'rate_limited') {
       const location = res.headers.location;
@@ -147,8 +133,7 @@ class RelayedRequest extends Writable {
     throw verdict.error;
   }
 
-  #goDirect(body: Buffer, why: unknown): void {
-    warnFailOpen(this.state, why);
+  #goDirect(body: Buffer): void {
     const req = this.direct();
     this.#inner = req;
     for (const [name, value] of Object.entries(this.#headers))

@@ -1,14 +1,9 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
-
-const run = promisify(execFile);
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 /**
  * An https target known only to the gateway's injected resolver: `target.test` → 127.0.0.1. The
@@ -26,28 +21,8 @@ const seen: Array<{
 let lookups = 0;
 
 beforeAll(async () => {
-  const dir = await tempDir();
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=target.test',
-    '-addext',
-    'subjectAltName=DNS:target.test,DNS:two.target.test',
-  ]);
-  const pem = await readFile(cert, 'utf8');
-  server = https.createServer({ key: await readFile(key), cert: pem }, (req, res) => {
+  const { key, cert: pem } = await selfSignedCert(['target.test', 'two.target.test']);
+  server = https.createServer({ key, cert: pem }, (req, res) => {
     const socket = req.socket as TLSSocket;
     seen.push({ servername: socket.servername, host: req.headers.host, localAddress: socket.localAddress });
     res.end('secure hello');

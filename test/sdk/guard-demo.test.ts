@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeClientSettings } from '../../src/config/local-config.js';
 import { ROOT } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const run = promisify(execFile);
 
@@ -22,28 +22,8 @@ let home: string;
 const seen: string[] = [];
 
 beforeAll(async () => {
-  const dir = await tempDir();
-  const key = path.join(dir, 'key.pem');
-  const cert = path.join(dir, 'cert.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=api.example.com',
-    '-addext',
-    'subjectAltName=DNS:api.example.com',
-  ]);
-  const pem = await readFile(cert, 'utf8');
-  server = https.createServer({ key: await readFile(key), cert: pem }, (req, res) => {
+  const { key, cert: pem } = await selfSignedCert(['api.example.com']);
+  server = https.createServer({ key, cert: pem }, (req, res) => {
     seen.push(`${req.method} ${req.headers.host}${req.url}`);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ data: 'from api.example.com', items: [1, 2, 3] }));
