@@ -1,7 +1,7 @@
 /**
  * Sphyr benchmark: `npm run bench` (= build, then `node bench/run.mjs`).
  *
- * Three measurements in one run, reported side by side as ratios; nothing here fails the process
+ * Four measurements in one run, reported side by side as ratios; nothing here fails the process
  * on a slow number, the goals are only printed next to the results.
  *
  *  1. Relay overhead: a local target hit three ways, for GET 1 KiB, GET 1 MiB and POST 1 KiB upload,
@@ -17,6 +17,18 @@
  *  2. Sign + verify cost per request (µs): signRequest alone, verifySignedRequest alone.
  *  3. Log throughput: append N records to a fresh SqliteStore, reopen it, and verify the chain
  *     holds all N ("nothing lost").
+ *  4. SDK overhead (section "sdk"): the Node SDK's own cost, in one forked client (bench/sdk.mjs)
+ *     so autoInstrument()'s global patch never touches this process. GET 1 KiB on the target, the
+ *     body read to the end, at concurrency 1 and 16 (BENCH_SDK_CONCURRENCY):
+ *       a. hand-signed vs instrumented, both through a gateway of their own started here (same
+ *          policy as section 1): GatewayClient.relay() (signs, sends with the original fetch) vs
+ *          a plain fetch(targetUrl) under autoInstrument({ instrumentHosts: ['127.0.0.1'] });
+ *          instrumented/hand-signed is what the SDK's interception costs over signing by hand.
+ *       b. plain vs excluded, direct to the target: fetch before autoInstrument() (or after its
+ *          restore()) vs fetch with it installed but 127.0.0.1 not in instrumentHosts, so nothing is
+ *          done; excluded/plain is the cost of being installed where the SDK does nothing.
+ *     Per pair: warm-ups, then halves A-B-B-A (install before the B halves, restore() after);
+ *     req/s, p50/p99 and the client's CPU µs per request of each arm, and the ratio B/A.
  *
  * Process layout (chosen so gateway, target and client never share an event loop):
  *   - this process: orchestration, the gateway itself (startGateway, real sockets, SQLite log) and
@@ -24,6 +36,8 @@
  *     message and only the arm's server is being hit, so its CPU is the gateway's (relayed arm) or
  *     the bare proxy's (bare arm), measured the same way.
  *   - bench/target.mjs (forked): the node:http target.
+ *   - bench/sdk.mjs (forked, section 4 only): the SDK client, Node's fetch as an application uses
+ *     it, closed loop like bench/load.mjs; it owns the instrumentation and restores it before exiting.
  *   - bench/load.mjs (forked): the closed-loop load generator: keep-alive HTTP/1.1 over raw sockets
  *     by default (BENCH_CLIENT=http switches to a node:http Agent as a cross-check). The bare arm
  *     gets the relay's shape of request (`/v1/relay` + `sphyr-target-uri`) unsigned. For the relay
@@ -46,7 +60,8 @@
  *   BENCH_CONCURRENCY     comma list (default "1,64")
  *   BENCH_SIGN_N          sign/verify iterations (default 20000)
  *   BENCH_LOG_N           log records to append (default 50000)
- *   BENCH_SECTIONS        comma list of relay,sign,log (default all)
+ *   BENCH_SDK_CONCURRENCY comma list for section 4 (default "1,16")
+ *   BENCH_SECTIONS        comma list of relay,sign,log,sdk (default all)
  *   BENCH_CLIENT          raw (default) or http: the load generator's transport
  *
  * Output: tables on stdout, and bench/results/latest.json + bench/results/latest.md.
@@ -91,13 +106,25 @@ const SETTINGS = {
   concurrency: (process.env.BENCH_CONCURRENCY || '1,64').split(',').map((c) => Math.floor(Number(c))),
   signN: Math.floor(envNumber('BENCH_SIGN_N', 20_000)),
   logN: Math.floor(envNumber('BENCH_LOG_N', 50_000)),
-  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log').split(',').map((s) => s.trim()),
+  sdkConcurrency: (process.env.BENCH_SDK_CONCURRENCY || '1,16').split(',').map((c) => Math.floor(Number(c))),
+  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk').split(',').map((s) => s.trim()),
 };
 if (SETTINGS.concurrency.some((c) => !(c >= 1))) throw new Error('BENCH_CONCURRENCY must list integers ≥ 1');
+if (SETTINGS.sdkConcurrency.some((c) => !(c >= 1)))
+  throw new Error('BENCH_SDK_CONCURRENCY must list integers ≥ 1');
+const UNKNOWN_SECTIONS = SETTINGS.sections.filter((s) => !['relay', 'sign', 'log', 'sdk'].includes(s));
+if (UNKNOWN_SECTIONS.length)
+  throw new Error(
+    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk`,
+  );
 
 const GOALS = {
   addedP50MsAtC1: 1,
   ratioAtC64: 0.5,
+  /** Section 4a: instrumented/hand-signed req/s, "close to 1" (the SDK's own cost). */
+  sdkInstrumentedRatio: 0.9,
+  /** Section 4b: excluded/plain req/s, near-zero cost where nothing is done. */
+  sdkExcludedRatio: 0.95,
 };
 
 const POLICY = parsePolicy(
@@ -590,6 +617,178 @@ async function logBench(tmpRoot) {
   }
 }
 
+// ---------------------------------------------------------------- 4. SDK overhead
+
+/** Section 4's pairs: baseline arm A and the SDK arm B, run A-B-B-A in bench/sdk.mjs. */
+const SDK_PAIRS = [
+  {
+    key: 'instrumented',
+    baseline: 'hand',
+    sdk: 'instrumented',
+    goalRatio: () => GOALS.sdkInstrumentedRatio,
+    goalText: () => `instrumented ≥ ${GOALS.sdkInstrumentedRatio}× hand-signed`,
+  },
+  {
+    key: 'excluded',
+    baseline: 'plain',
+    sdk: 'excluded',
+    goalRatio: () => GOALS.sdkExcludedRatio,
+    goalText: () => `excluded ≥ ${GOALS.sdkExcludedRatio}× plain`,
+  },
+];
+
+async function sdkBench(tmpRoot) {
+  const warnings = [];
+  const target = forkChild('target.mjs');
+  let gateway;
+  let sdk;
+  try {
+    const { port: targetPort } = await target.waitFor('ready');
+    gateway = await startGateway({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: path.join(tmpRoot, 'sdk-gateway'),
+      policy: POLICY,
+      warn: (message) => warnings.push(message),
+    });
+    const credential = generateCredential(newKeyId());
+    await gateway.store.createKey(credential.keyId, 'bench-sdk', credential.secret, Date.now());
+    sdk = forkChild('sdk.mjs');
+    const ready = sdk.waitFor('ready');
+    sdk.send({
+      type: 'init',
+      gatewayUrl: gateway.url,
+      // The text form crosses IPC; the child parses it as an application would.
+      credential: credential.reveal(),
+      targetUrl: `http://127.0.0.1:${targetPort}/1k`,
+    });
+    const readyMessage = await ready;
+    if (readyMessage.error) throw new Error(`bench/sdk.mjs could not register: ${readyMessage.error}`);
+
+    const runArm = async (arm, concurrency, seconds, record) => {
+      const t0 = (await target.call({ type: 'cpu' })).usage;
+      const gw0 = process.cpuUsage();
+      const machine0 = machineBusyMs();
+      const result = await sdk.call({
+        type: 'run',
+        arm,
+        concurrency,
+        durationMs: seconds * 1000,
+        maxRequests: SETTINGS.maxRequests,
+        record,
+      });
+      const machineMs = machineBusyMs() - machine0;
+      const gw = process.cpuUsage(gw0);
+      const t1 = (await target.call({ type: 'cpu' })).usage;
+      warnings.push(...result.warnings);
+      const gatewayCpuMs = (gw.user + gw.system) / 1000;
+      const targetCpuMs = (t1.user - t0.user + t1.system - t0.system) / 1000;
+      const otherCpuMs = Math.max(0, machineMs - result.cpuMs - targetCpuMs - gatewayCpuMs);
+      return { ...result, gatewayCpuMs, targetCpuMs, otherCpuMs };
+    };
+
+    const summarize = (runs) => {
+      const elapsedMs = runs.reduce((n, r) => n + r.elapsedMs, 0);
+      const sum = (key) => runs.reduce((n, r) => n + r[key], 0);
+      const ok = sum('ok');
+      const sent = ok + sum('errors');
+      const pct = (key) => round((100 * sum(key)) / elapsedMs, 0);
+      const perRequestUs = (key) => round((1000 * sum(key)) / (sent || 1), 0);
+      const stats = latencyStats(runs.map((r) => r.latencies));
+      return {
+        requests: ok,
+        // Each half's own rate, in the order run: how far apart they are shows the run's noise.
+        // Lists as strings, like meta.settings, for the layout `biome check` expects.
+        halvesRps: runs.map((r) => round((r.ok * 1000) / r.elapsedMs, 0)).join(','),
+        errors: sum('errors'),
+        firstError: runs.find((r) => r.firstError)?.firstError ?? null,
+        capped: runs.some((r) => r.capped),
+        seconds: round(elapsedMs / 1000, 2),
+        rps: round((ok * 1000) / elapsedMs, 1),
+        meanMs: round(stats.meanMs),
+        p50Ms: round(stats.p50Ms),
+        p90Ms: round(stats.p90Ms),
+        p99Ms: round(stats.p99Ms),
+        maxMs: round(stats.maxMs),
+        cpuPercent: {
+          client: pct('cpuMs'),
+          gateway: pct('gatewayCpuMs'),
+          target: pct('targetCpuMs'),
+          other: pct('otherCpuMs'),
+        },
+        cpuUsPerRequest: {
+          client: perRequestUs('cpuMs'),
+          gateway: perRequestUs('gatewayCpuMs'),
+          target: perRequestUs('targetCpuMs'),
+        },
+      };
+    };
+
+    // A global warm-up until each arm's rate stops climbing: fetch (undici), the signing path and
+    // the gateway take thousands of requests to reach their steady speed (a cold first cell measured
+    // about half its warm req/s), far more than a fixed 0.5 s gives them. Per arm, at the highest
+    // concurrency, 0.5 s chunks: at least 3 chunks and 4,000 requests, then until two chunks in a row
+    // are no more than 5% faster than the best before them; at most 14 chunks (7 s).
+    log('sdk: global warm-up');
+    const warmup = {};
+    const maxConcurrency = Math.max(...SETTINGS.sdkConcurrency);
+    for (const pair of SDK_PAIRS) {
+      for (const arm of [pair.baseline, pair.sdk]) {
+        const rates = [];
+        let requests = 0;
+        let flat = 0;
+        for (let chunk = 0; chunk < 14; chunk++) {
+          const r = await runArm(arm, maxConcurrency, 0.5, false);
+          const rps = round((r.ok * 1000) / r.elapsedMs, 0);
+          flat = rates.length && rps <= Math.max(...rates) * 1.05 ? flat + 1 : 0;
+          rates.push(rps);
+          requests += r.ok;
+          if (rates.length >= 3 && requests >= 4000 && flat >= 2) break;
+        }
+        warmup[arm] = rates.join(',');
+      }
+    }
+
+    const cells = [];
+    for (const pair of SDK_PAIRS) {
+      for (const concurrency of SETTINGS.sdkConcurrency) {
+        log(`sdk: ${pair.sdk} vs ${pair.baseline} c=${concurrency}`);
+        for (const arm of [pair.baseline, pair.sdk])
+          await runArm(arm, concurrency, SETTINGS.warmupSeconds, false);
+        // A-B-B-A: the SDK is installed before the B halves and restore()d after them.
+        const half = SETTINGS.seconds / 2;
+        const runs = { [pair.baseline]: [], [pair.sdk]: [] };
+        for (const arm of [pair.baseline, pair.sdk, pair.sdk, pair.baseline])
+          runs[arm].push(await runArm(arm, concurrency, half, true));
+        const a = summarize(runs[pair.baseline]);
+        const b = summarize(runs[pair.sdk]);
+        const [a1, a2] = a.halvesRps.split(',');
+        const [b1, b2] = b.halvesRps.split(',');
+        const ratio = round(b.rps / a.rps);
+        cells.push({
+          pair: pair.key,
+          concurrency,
+          baseline: pair.baseline,
+          sdk: pair.sdk,
+          [pair.baseline]: a,
+          [pair.sdk]: b,
+          ratio,
+          addedP50Ms: round(b.p50Ms - a.p50Ms),
+          addedP99Ms: round(b.p99Ms - a.p99Ms),
+          addedClientCpuUs: round(b.cpuUsPerRequest.client - a.cpuUsPerRequest.client, 0),
+          halvesRps: [a1, b1, b2, a2].join(','),
+          goal: pair.goalText(),
+          goalMet: ratio >= pair.goalRatio(),
+        });
+      }
+    }
+    return { targetPath: '/1k', responseBytes: 1024, warmupRps: warmup, cells, warnings };
+  } finally {
+    await Promise.all([sdk?.stop(), target.stop()]);
+    await gateway?.close();
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 /** A cell's per-arm results, by key. */
@@ -740,6 +939,77 @@ function logRows(l) {
   ];
 }
 
+const SDK_ARM_LABELS = {
+  hand: 'hand-signed',
+  instrumented: 'instrumented',
+  plain: 'plain',
+  excluded: 'excluded',
+};
+
+/** Section 4, one table per pair: both arms side by side, the ratio B/A and the goal. */
+function sdkRows(cells) {
+  return cells.map((c) => {
+    const a = c[c.baseline];
+    const b = c[c.sdk];
+    return [
+      c.concurrency,
+      fmtInt(a.rps),
+      fmtInt(b.rps),
+      fmt(c.ratio, 3),
+      fmt(a.p50Ms, 3),
+      fmt(b.p50Ms, 3),
+      fmt(c.addedP50Ms, 3),
+      fmt(a.p99Ms, 3),
+      fmt(b.p99Ms, 3),
+      fmtInt(a.cpuUsPerRequest.client),
+      fmtInt(b.cpuUsPerRequest.client),
+      `${Math.max(a.cpuPercent.other, b.cpuPercent.other)}%`,
+      a.errors + b.errors,
+      `${c.goal}: ${c.goalMet ? 'met' : 'MISSED'}`,
+    ];
+  });
+}
+function sdkHeaders(baseline, sdk) {
+  const [a, b] = [SDK_ARM_LABELS[baseline], SDK_ARM_LABELS[sdk]];
+  return [
+    'conc',
+    `${a} req/s`,
+    `${b} req/s`,
+    `${b}/${a}`,
+    `${a} p50 ms`,
+    `${b} p50 ms`,
+    'added p50 ms',
+    `${a} p99 ms`,
+    `${b} p99 ms`,
+    `${a} client CPU µs/req`,
+    `${b} client CPU µs/req`,
+    'other CPU',
+    'errors',
+    'goal',
+  ];
+}
+
+/** One line per pair: the ratio at every concurrency, and the client CPU per request it adds. */
+function sdkRatioLine(cells, key, label) {
+  const parts = cells
+    .filter((c) => c.pair === key)
+    .map((c) => {
+      const cpu = `${c.addedClientCpuUs >= 0 ? '+' : ''}${fmtInt(c.addedClientCpuUs)} client CPU µs/req`;
+      return `c${c.concurrency} ${fmt(c.ratio, 3)} (${cpu})`;
+    });
+  return `${label}: ${parts.join(', ')}.`;
+}
+
+/** How each arm's rate climbed in the global warm-up: first and last 0.5 s chunk, and how many. */
+function sdkWarmupLine(k) {
+  const peak = Math.max(...k.cells.map((c) => c.concurrency));
+  const arms = Object.entries(k.warmupRps).map(([arm, text]) => {
+    const rates = text.split(',').map(Number);
+    return `${SDK_ARM_LABELS[arm]} ${fmtInt(rates[0])} → ${fmtInt(rates.at(-1))} req/s (${rates.length})`;
+  });
+  return `Warm-up before the cells (0.5 s chunks at c${peak} until the rate stops climbing): ${arms.join(', ')}.`;
+}
+
 function render(results, markdown) {
   const table = markdown ? markdownTable : textTable;
   const out = [];
@@ -813,6 +1083,52 @@ function render(results, markdown) {
       `chain ${l.chainOk ? 'ok' : 'BROKEN'}, ${fmtInt(l.checked)}/${fmtInt(l.n)} records, newest seq ${l.newestSeq} → ${l.nothingLost ? 'nothing lost' : 'RECORDS LOST'}; db ${fmt(l.dbBytes / 1024 / 1024, 1)} MiB`,
     );
   }
+  if (results.sdk) {
+    const k = results.sdk;
+    h(`4. SDK overhead (Node fetch, GET 1 KiB on 127.0.0.1, one forked client: bench/sdk.mjs)`);
+    const pairText = {
+      instrumented: markdown
+        ? "### a. Instrumented vs hand-signed, through the same gateway\n\nhand-signed = `GatewayClient.relay()` (signs, sends with the original fetch, nothing installed); instrumented = plain `fetch(targetUrl)` under `autoInstrument({ instrumentHosts: ['127.0.0.1'] })`, relayed by the SDK. Halves A-B-B-A; client CPU µs/req = the SDK client process.\n"
+        : 'a. Instrumented vs hand-signed through the same gateway (hand-signed = GatewayClient.relay(); instrumented = fetch under autoInstrument, 127.0.0.1 in instrumentHosts; halves A-B-B-A):',
+      excluded: markdown
+        ? '### b. Installed but excluded vs plain, direct to the target\n\nplain = `fetch(targetUrl)` with nothing installed; excluded = the same fetch with `autoInstrument()` installed and 127.0.0.1 not in instrumentHosts, so it goes direct. Halves C-D-D-C, `restore()` after the D halves.\n'
+        : 'b. Installed but excluded vs plain, direct to the target (127.0.0.1 not in instrumentHosts; halves C-D-D-C, restore() after the D halves):',
+    };
+    for (const pair of SDK_PAIRS) {
+      const cells = k.cells.filter((c) => c.pair === pair.key);
+      if (!cells.length) continue;
+      out.push(pairText[pair.key]);
+      out.push(table(sdkHeaders(pair.baseline, pair.sdk), sdkRows(cells)));
+      const halves = cells.map(
+        (c) => `c${c.concurrency} ${c.halvesRps.split(',').map(Number).map(fmtInt).join(' · ')}`,
+      );
+      out.push(
+        `${markdown ? '\n' : ''}req/s by half, in run order (${SDK_ARM_LABELS[pair.baseline]}, ${SDK_ARM_LABELS[pair.sdk]}, ${SDK_ARM_LABELS[pair.sdk]}, ${SDK_ARM_LABELS[pair.baseline]}): ${halves.join('; ')}`,
+        '',
+      );
+    }
+    out.push(
+      `Goals: instrumented/hand-signed close to 1 (≥ ${GOALS.sdkInstrumentedRatio}, the SDK's own cost); excluded/plain ≥ ${GOALS.sdkExcludedRatio} (near-zero cost where nothing is done).`,
+      sdkRatioLine(k.cells, 'instrumented', 'Instrumented/hand-signed req/s'),
+      sdkRatioLine(k.cells, 'excluded', 'Excluded/plain req/s'),
+      sdkWarmupLine(k),
+    );
+    for (const c of k.cells) {
+      for (const arm of [c.baseline, c.sdk]) {
+        if (c[arm].errors)
+          out.push(
+            `errors in ${SDK_ARM_LABELS[arm]} c=${c.concurrency} (${c[arm].errors}): ${c[arm].firstError}`,
+          );
+      }
+    }
+    const capped = k.cells.filter((c) => c[c.baseline].capped || c[c.sdk].capped);
+    if (capped.length)
+      out.push(
+        `note: request cap reached in ${capped.map((c) => `${c.pair} c=${c.concurrency}`).join(', ')}`,
+      );
+    if (k.warnings.length)
+      out.push(`SDK/gateway warnings (${k.warnings.length}): ${k.warnings.slice(0, 3).join(' | ')}`);
+  }
   out.push(`\ntotal ${fmt(m.totalSeconds, 1)} s`);
   return `${out.join('\n')}\n`;
 }
@@ -834,11 +1150,12 @@ async function main() {
       settings: {
         ...SETTINGS,
         concurrency: SETTINGS.concurrency.join(','),
+        sdkConcurrency: SETTINGS.sdkConcurrency.join(','),
         sections: SETTINGS.sections.join(','),
       },
       goals: GOALS,
       layout:
-        'gateway and bare proxy in the main process (bench/run.mjs, bench/bare-proxy.mjs); target and load generator forked (bench/target.mjs, bench/load.mjs)',
+        'gateway and bare proxy in the main process (bench/run.mjs, bench/bare-proxy.mjs); target, load generator and SDK client forked (bench/target.mjs, bench/load.mjs, bench/sdk.mjs)',
     },
   };
   results.meta.machineBusyBeforePercent = await sampleMachineLoad(1000);
@@ -861,6 +1178,9 @@ async function main() {
     if (SETTINGS.sections.includes('log')) {
       log('log append + verify');
       results.log = await logBench(tmpRoot);
+    }
+    if (SETTINGS.sections.includes('sdk')) {
+      results.sdk = await sdkBench(tmpRoot);
     }
   } finally {
     await rm(tmpRoot, { recursive: true, force: true });
