@@ -56,6 +56,12 @@ function ensureDispatcher(reg: Registry): void {
   slots[DISPATCHER] = composed;
 }
 
+/** fetch hides a dispatcher's error as `TypeError('fetch failed', {cause})`: surface ours. */
+function unwrapSphyrError(error: unknown): never {
+  const cause = (error as { cause?: unknown }).cause;
+  throw isSphyrError(cause) ? cause : error;
+}
+
 function install(options: AutoInstrumentOptions): Registry {
   const settings = resolveSdkSettings(options);
   const state: SdkState = {
@@ -71,6 +77,7 @@ function install(options: AutoInstrumentOptions): Registry {
         : undefined,
     tainted: new Map(),
     warnedFailOpen: false,
+    routes: new Map(),
   };
   if (settings.problem) settings.warn(`not signing requests: ${settings.problem.message}`);
   const originalFetch = globalThis.fetch;
@@ -92,7 +99,7 @@ function install(options: AutoInstrumentOptions): Registry {
   for (const ax of findAxiosCopies(roots)) reg.unpatchAxios.push(patchAxios(ax, state));
   // The guard closes what the dispatcher layer alone cannot: a dispatcher replaced later, a
   // per-call `dispatcher`, and fetch's habit of hiding our error inside `TypeError('fetch failed')`.
-  reg.guard = async function fetch(input: string | URL | Request, init?: RequestInit) {
+  reg.guard = function fetch(input: string | URL | Request, init?: RequestInit) {
     if (state.active) {
       ensureDispatcher(reg);
       const own = (init as { dispatcher?: object } | undefined)?.dispatcher;
@@ -106,13 +113,7 @@ function install(options: AutoInstrumentOptions): Registry {
         init = { ...init, dispatcher: composed } as RequestInit;
       }
     }
-    try {
-      return await originalFetch(input, init);
-    } catch (error) {
-      const cause = (error as { cause?: unknown }).cause;
-      if (isSphyrError(cause)) throw cause;
-      throw error;
-    }
+    return originalFetch(input, init).catch(unwrapSphyrError);
   } as typeof fetch;
   Object.assign(reg.guard, originalFetch); // keep markers frameworks put on fetch (e.g. Next.js)
   ensureDispatcher(reg);

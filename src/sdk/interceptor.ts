@@ -2,7 +2,7 @@ import { unreachable } from '../client/gateway-client.js';
 import { isSphyrError, type SphyrError, SphyrPolicyError } from '../errors.js';
 import { collectBody } from './body.js';
 import { prepareRelay } from './prepare-relay.js';
-import { routeFor, type SdkState, taint, warnFailOpen } from './state.js';
+import { isTainted, routeForOrigin, type SdkState, taint, warnFailOpen } from './state.js';
 
 /** The legacy (undici 5/6) dispatch handler that Node 20's fetch passes down. */
 export interface DispatchHandler {
@@ -67,6 +67,10 @@ export function sphyrInterceptor(state: SdkState) {
   return (dispatch: Dispatch): Dispatch =>
     function sphyrDispatch(opts, handler) {
       if (!state.active) return dispatch(opts, handler);
+      // Decided on the origin alone (cached), so a direct request costs a map lookup; the full URL
+      // is built only when it is needed: to relay, or to check a tainted redirect hop.
+      const route = routeForOrigin(state, String(opts.origin));
+      if (route === 'direct' && state.tainted.size === 0) return dispatch(opts, handler);
       let url: URL;
       try {
         url = new URL(opts.path, opts.origin);
@@ -74,16 +78,9 @@ export function sphyrInterceptor(state: SdkState) {
         fail(handler, new SphyrPolicyError('invalid_url', 'the request URL could not be parsed; not sent'));
         return true;
       }
-      const route = routeFor(state, url);
-      if (route === 'direct') return dispatch(opts, handler);
+      if (route === 'direct' && !isTainted(state, url.href)) return dispatch(opts, handler);
       if (route === 'refuse') {
         fail(handler, new SphyrPolicyError('scheme_not_allowed', `${url.protocol} requests are not sent`));
-        return true;
-      }
-      if (!state.client) {
-        if (!state.settings.failClosed)
-          return failOpen(state, dispatch, opts, handler, state.settings.problem);
-        fail(handler, state.settings.problem);
         return true;
       }
       relay(state, dispatch, opts, handler, url).catch((error) => fail(handler, error));

@@ -13,22 +13,49 @@ export interface SdkState {
   /** URLs a remote server redirected to: they go through the gateway even if they look local. */
   tainted: Map<string, number>;
   warnedFailOpen: boolean;
+  /** Routes by `protocol//host`: the decision depends on nothing else, and fetch asks per request. */
+  routes: Map<string, Route>;
 }
 
-/** Direct, instrument or refuse, for one request or redirect hop. */
-export function routeFor(state: SdkState, url: URL): Route {
+/** The route for a `protocol//host[:port]` key (a fetch dispatch's `origin`), cached. */
+export function routeForOrigin(state: SdkState, origin: string): Route {
+  let route = state.routes.get(origin);
+  if (route === undefined) {
+    route = classifyOrigin(state, origin);
+    if (state.routes.size >= 1024) state.routes.clear();
+    state.routes.set(origin, route);
+  }
+  return route;
+}
+
+function classifyOrigin(state: SdkState, origin: string): Route {
   const gatewayUrl = state.settings.gatewayUrl ?? 'http://gateway.invalid';
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return 'refuse';
+  }
   // The gateway's own origin is always direct, whatever instrumentHosts says: relaying it would loop.
   if (url.origin === new URL(gatewayUrl).origin) return 'direct';
-  const route = classifyForInstrumentation(url, {
+  return classifyForInstrumentation(url, {
     gatewayUrl,
     directHosts: state.settings.directHosts,
     instrumentHosts: state.settings.instrumentHosts,
   });
-  if (route !== 'direct') return route;
-  const until = state.tainted.get(url.href);
-  if (until !== undefined && until > Date.now()) return 'instrument';
-  return route;
+}
+
+/** Direct, instrument or refuse, for one request or redirect hop. */
+export function routeFor(state: SdkState, url: URL): Route {
+  const route = routeForOrigin(state, `${url.protocol}//${url.host}`);
+  return route === 'direct' && isTainted(state, url.href) ? 'instrument' : route;
+}
+
+/** Was this URL a hop a remote server chose (recently)? */
+export function isTainted(state: SdkState, href: string): boolean {
+  if (state.tainted.size === 0) return false;
+  const until = state.tainted.get(href);
+  return until !== undefined && until > Date.now();
 }
 
 /** Remember a hop a remote server chose, so it is screened by the gateway whatever it looks like. */
