@@ -46,5 +46,19 @@ describe('npm pack', () => {
       { cwd: app },
     );
     expect(entry.stdout.trim()).toBe('instrument');
+    // The register entry resolves by name from the installed package, as sphyr-mcp and users use it.
+    const registered = await run(
+      process.execPath,
+      [
+        '--import',
+        '@sphyr/sdk/register',
+        '--input-type=module',
+        '-e',
+        'console.log(typeof globalThis.fetch)',
+      ],
+      { cwd: app, env: { PATH: process.env.PATH, HOME: app } },
+    );
+    expect(registered.stdout.trim()).toBe('function');
+    expect(registered.stderr).toContain('not signing requests: no credential');
   }, 300_000);
 });
