@@ -1,12 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { isSphyrError, SphyrAuthError, SphyrConfigError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLog } from './commands/log.js';
 import { EXIT } from './exit-codes.js';
 import { type CliIo, processIo } from './io.js';
-
-const VERSION = '0.1.0';
 
 /** The one place CLI errors become a message and an exit code. */
 function exitCodeFor(error: unknown, io: CliIo): number {

@@ -60,5 +60,8 @@ describe('npm pack', () => {
     );
     expect(registered.stdout.trim()).toBe('function');
     expect(registered.stderr).toContain('not signing requests: no credential');
+    const mcp = await run(path.join(app, 'node_modules', '.bin', 'sphyr-mcp'), ['--version'], { cwd: app });
+    expect(mcp.stderr.trim()).toBe(version.stdout.trim());
+    expect(mcp.stdout).toBe(''); // stdout is reserved for JSON-RPC
   }, 300_000);
 });

@@ -1,0 +1,105 @@
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { GatewayClient } from '../client/gateway-client.js';
+import { parseGatewayUrl, readClientSettingsSync } from '../config/local-config.js';
+import { SphyrConfigError, type SphyrError } from '../errors.js';
+import { VERSION } from '../version.js';
+import type { McpContext } from './context.js';
+import { createSphyrMcpServer } from './server.js';
+import { SphyrStdioServerTransport } from './stdio-transport.js';
+
+const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+type Level = (typeof LEVELS)[number];
+
+const HELP = `Usage: sphyr-mcp [options] [-- <command> [args...]]
+
+A stdio MCP server whose tools send every request through the Sphyr gateway:
+signed, policy-checked and logged. stdout carries JSON-RPC only; messages go to stderr.
+
+Options:
+  --gateway <url>       gateway URL (default: SPHYR_GATEWAY_URL, then ~/.sphyr/config.json)
+  --agent-name <name>   name shown in the log (default: SPHYR_AGENT_NAME or "sphyr-mcp")
+  --fail-open           let requests go direct when the gateway is down (default: fail closed)
+  --log-level <level>   error | warn | info | debug (default: info)
+  --version             print the version
+  --help                print this help
+
+The credential comes from SPHYR_CREDENTIAL (set it in the IDE's env block) or ~/.sphyr/config.json.
+`;
+
+/** Run sphyr-mcp; resolves with an exit code only for --help/--version/usage errors. */
+export async function main(argv: string[]): Promise<number | undefined> {
+  const split = argv.indexOf('--');
+  const own = split === -1 ? argv : argv.slice(0, split);
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: own,
+      options: {
+        gateway: { type: 'string' },
+        'agent-name': { type: 'string' },
+        'fail-open': { type: 'boolean' },
+        'log-level': { type: 'string' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    process.stderr.write(`sphyr-mcp: ${(error as Error).message}\n(run sphyr-mcp --help for usage)\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stderr.write(HELP);
+    return 0;
+  }
+  if (values.version) {
+    process.stderr.write(`${VERSION}\n`);
+    return 0;
+  }
+  const level = (values['log-level'] as Level | undefined) ?? 'info';
+  if (!LEVELS.includes(level)) {
+    process.stderr.write(`sphyr-mcp: --log-level must be one of ${LEVELS.join(', ')}\n`);
+    return 2;
+  }
+  if (split !== -1) {
+    process.stderr.write(
+      'sphyr-mcp: wrapping an upstream MCP server (-- <command>) is not available in this version\n',
+    );
+    return 2;
+  }
+  const log: McpContext['log'] = (at, message) => {
+    if (LEVELS.indexOf(at) <= LEVELS.indexOf(level)) process.stderr.write(`sphyr-mcp ${at}: ${message}\n`);
+  };
+  const ctx: McpContext = { client: undefined, problem: undefined, log };
+  try {
+    const settings = readClientSettingsSync({ home: os.homedir(), env: process.env });
+    const gatewayUrl = values.gateway
+      ? parseGatewayUrl(String(values.gateway), '--gateway')
+      : settings.gatewayUrl;
+    if (!settings.credential || !gatewayUrl) {
+      throw new SphyrConfigError(
+        'not_configured',
+        `${settings.credential ? 'no gateway URL' : 'no credential'}: set SPHYR_CREDENTIAL and SPHYR_GATEWAY_URL in this server's env block, or run \`sphyr login\``,
+      );
+    }
+    ctx.client = new GatewayClient({
+      gatewayUrl,
+      credential: settings.credential,
+      agent: {
+        name: String(values['agent-name'] ?? process.env.SPHYR_AGENT_NAME ?? 'sphyr-mcp'),
+        runtime: `sphyr-mcp ${VERSION}`,
+      },
+    });
+    log('info', `guarding requests through ${gatewayUrl} as key ${settings.credential.keyId}`);
+  } catch (error) {
+    // Keep serving: the IDE shows the tools, and each call says what to fix instead of a silent exit.
+    ctx.problem = error as SphyrError;
+    log('error', (error as Error).message);
+  }
+  const server = createSphyrMcpServer(ctx, VERSION);
+  const transport = new SphyrStdioServerTransport();
+  transport.onerror = (error) => log('warn', `ignored a malformed message: ${error.message}`);
+  await server.connect(transport);
+  return undefined;
+}
