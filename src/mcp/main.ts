@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import type { McpContext } from './context.js';
 import { createSphyrMcpServer } from './server.js';
 import { SphyrStdioServerTransport } from './stdio-transport.js';
+import { runWrap } from './wrap.js';
 
 const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 type Level = (typeof LEVELS)[number];
@@ -21,6 +22,8 @@ Options:
   --agent-name <name>   name shown in the log (default: SPHYR_AGENT_NAME or "sphyr-mcp")
   --fail-open           let requests go direct when the gateway is down (default: fail closed)
   --log-level <level>   error | warn | info | debug (default: info)
+  --tools-allow <list>  wrap mode: only these tools (comma-separated, * globs)
+  --tools-deny <list>   wrap mode: never these tools (deny wins)
   --version             print the version
   --help                print this help
 
@@ -40,6 +43,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
         'agent-name': { type: 'string' },
         'fail-open': { type: 'boolean' },
         'log-level': { type: 'string' },
+        'tools-allow': { type: 'string' },
+        'tools-deny': { type: 'string' },
         version: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -62,9 +67,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
     process.stderr.write(`sphyr-mcp: --log-level must be one of ${LEVELS.join(', ')}\n`);
     return 2;
   }
-  if (split !== -1) {
+  if (split !== -1 && !argv[split + 1]) {
     process.stderr.write(
-      'sphyr-mcp: wrapping an upstream MCP server (-- <command>) is not available in this version\n',
+      'sphyr-mcp: nothing after --; give the upstream server command, e.g. -- npx -y some-mcp-server\n',
     );
     return 2;
   }
@@ -96,6 +101,26 @@ export async function main(argv: string[]): Promise<number | undefined> {
     // Keep serving: the IDE shows the tools, and each call says what to fix instead of a silent exit.
     ctx.problem = error as SphyrError;
     log('error', (error as Error).message);
+  }
+  if (split !== -1) {
+    const list = (v: unknown) =>
+      String(v ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
+    const sphyrEnv: Record<string, string> = { SPHYR_FAIL_CLOSED: values['fail-open'] ? 'false' : 'true' };
+    if (ctx.client) {
+      sphyrEnv.SPHYR_GATEWAY_URL = ctx.client.gatewayUrl;
+      sphyrEnv.SPHYR_AGENT_NAME = `${String(values['agent-name'] ?? process.env.SPHYR_AGENT_NAME ?? 'sphyr-mcp')}:upstream`;
+    }
+    await runWrap(ctx, {
+      command: argv[split + 1] as string,
+      args: argv.slice(split + 2),
+      toolsAllow: list(values['tools-allow']),
+      toolsDeny: list(values['tools-deny']),
+      sphyrEnv,
+    });
+    return undefined;
   }
   const server = createSphyrMcpServer(ctx, VERSION);
   const transport = new SphyrStdioServerTransport();

@@ -20,10 +20,15 @@ export class SphyrStdioServerTransport implements Transport {
   #discarding = false;
   #started = false;
 
+  /**
+   * @param answerBadInput answer a bad line with a JSON-RPC error (toward an IDE); false for an
+   *   upstream server's stdout, where garbage is only reported.
+   */
   constructor(
     private readonly stdin: Readable = process.stdin,
     private readonly stdout: Writable = process.stdout,
     private readonly maxBytes = MAX_MESSAGE_BYTES,
+    private readonly answerBadInput = true,
   ) {}
 
   async start(): Promise<void> {
@@ -88,6 +93,7 @@ export class SphyrStdioServerTransport implements Transport {
 
   #reject(code: number, message: string): void {
     this.onerror?.(new Error(message));
+    if (!this.answerBadInput) return;
     this.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } })}\n`);
   }
 

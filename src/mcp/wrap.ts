@@ -1,0 +1,169 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { entropyScore } from '../policy/index.js';
+import type { McpContext } from './context.js';
+import { SphyrStdioServerTransport } from './stdio-transport.js';
+
+export interface WrapOptions {
+  command: string;
+  args: string[];
+  toolsAllow: string[];
+  toolsDeny: string[];
+  /** Env for the child besides our own: SPHYR_* so its outbound HTTP is instrumented. */
+  sphyrEnv: Record<string, string>;
+}
+
+/** The register entry, as an absolute file URL: a bare specifier would resolve from the child's cwd. */
+export function registerUrl(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return pathToFileURL(path.join(here, '..', 'sdk', 'register.js')).href;
+}
+
+function withImport(nodeOptions: string | undefined): string {
+  const flag = `--import=${registerUrl()}`;
+  return nodeOptions?.includes(flag) ? nodeOptions : [nodeOptions, flag].filter(Boolean).join(' ');
+}
+
+type Id = string | number;
+interface Pending {
+  method: string;
+  tool?: string;
+  args?: string;
+  started: number;
+}
+
+/** Tool allow/deny: deny wins; an allow list, when given, must match. Globs use `*`. */
+export function toolAllowed(name: string, allow: readonly string[], deny: readonly string[]): boolean {
+  const match = (pattern: string) =>
+    pattern === name ||
+    (pattern.includes('*') && new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`).test(name));
+  if (deny.some(match)) return false;
+  return allow.length === 0 || allow.some(match);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Wrap mode: relay JSON-RPC both ways between the IDE and an upstream MCP server, untouched —
+ * initialize, capabilities, notifications, progress, cancellation, server→client requests —
+ * except that every `tools/call` is checked against the tool lists and reported to the gateway.
+ */
+export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<void> {
+  const ide = new SphyrStdioServerTransport();
+  const pending = new Map<Id, Pending>();
+  let child: ChildProcess | undefined;
+  let upstream: SphyrStdioServerTransport | undefined;
+
+  const startChild = () => {
+    const proc = spawn(options.command, options.args, {
+      env: { ...process.env, ...options.sphyrEnv, NODE_OPTIONS: withImport(process.env.NODE_OPTIONS) },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const transport = new SphyrStdioServerTransport(proc.stdout, proc.stdin, undefined, false);
+    transport.onerror = (error) =>
+      ctx.log('warn', `upstream printed something that is not JSON-RPC: ${error.message}`);
+    transport.onmessage = (message) => fromUpstream(message);
+    proc.stdin.on('error', () => {}); // a dead child's stdin: reported through 'exit'
+    proc.once('error', (error) => {
+      ctx.log('error', `cannot start ${options.command}: ${error.message}`);
+    });
+    proc.once('exit', (code, signal) => {
+      ctx.log('error', `upstream MCP server exited (${signal ?? `code ${code}`})`);
+      child = undefined;
+      upstream = undefined;
+      // Nobody waits forever: every request the IDE sent upstream gets an error now.
+      for (const [id] of pending) {
+        void ide.send({
+          jsonrpc: '2.0',
+          id,
+          error: { code: -32603, message: 'the upstream MCP server exited' },
+        });
+      }
+      pending.clear();
+      void ide.close().then(() => process.exit(1));
+    });
+    void transport.start();
+    child = proc;
+    upstream = transport;
+  };
+
+  const report = (p: Pending, outcome: 'allowed' | 'blocked' | 'error', reason: string) => {
+    if (!ctx.client || !p.tool) return;
+    ctx.client
+      .reportToolCall({
+        tool: p.tool.slice(0, 200),
+        argsDigest: `sha-256:${createHash('sha256')
+          .update(p.args ?? '')
+          .digest('hex')}`,
+        entropy: entropyScore(p.args ?? ''),
+        outcome,
+        reason,
+        durationMs: Date.now() - p.started,
+      })
+      .catch((error) => ctx.log('warn', `could not report a tool call to the gateway: ${error.message}`));
+  };
+
+  const fromUpstream = (message: JSONRPCMessage) => {
+    if ('id' in message && ('result' in message || 'error' in message) && message.id !== null) {
+      const p = pending.get(message.id as Id);
+      pending.delete(message.id as Id);
+      if (p?.tool) {
+        const failed = 'error' in message || (message.result as { isError?: boolean }).isError === true;
+        report(p, failed ? 'error' : 'allowed', failed ? 'tool_error' : 'allowed');
+      }
+    }
+    void ide.send(message);
+  };
+
+  ide.onerror = (error) => ctx.log('warn', `ignored a malformed message: ${error.message}`);
+  ide.onclose = () => {
+    child?.kill();
+  };
+  ide.onmessage = (message) => {
+    if ('method' in message && 'id' in message) {
+      const p: Pending = { method: message.method, started: Date.now() };
+      if (message.method === 'tools/call') {
+        const params = (message.params ?? {}) as { name?: string; arguments?: unknown };
+        p.tool = String(params.name ?? '');
+        p.args = JSON.stringify(params.arguments ?? {});
+        if (!toolAllowed(p.tool, options.toolsAllow, options.toolsDeny)) {
+          report(p, 'blocked', 'tool_denied');
+          void ide.send({
+            jsonrpc: '2.0',
+            id: message.id,
+            result: {
+              isError: true,
+              content: [
+                {
+                  type: 'text',
+                  text: `Blocked by Sphyr (tool_denied): the tool "${p.tool}" is not allowed by policy.`,
+                },
+              ],
+            },
+          });
+          return;
+        }
+      }
+      pending.set(message.id, p);
+    }
+    if (!upstream) {
+      if ('id' in message && 'method' in message) {
+        pending.delete(message.id);
+        void ide.send({
+          jsonrpc: '2.0',
+          id: message.id,
+          error: { code: -32603, message: 'the upstream MCP server is not running' },
+        });
+      }
+      return;
+    }
+    void upstream.send(message);
+  };
+  startChild();
+  await ide.start();
+}
