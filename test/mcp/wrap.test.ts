@@ -166,4 +166,31 @@ describe('sphyr-mcp -- <upstream>: wrap mode', () => {
       await wrapped.close();
     }
   });
+
+  it('survives garbage on the upstream stdout, and answers a call at once when the upstream dies', async () => {
+    const stderr: string[] = [];
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, '--', process.execPath, path.join(ROOT, 'fixtures', 'mcp', 'noisy-server.mjs')],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: await tempDir('sphyr-home-'),
+        SPHYR_GATEWAY_URL: gw.gateway.url,
+        SPHYR_CREDENTIAL: gw.credential.reveal(),
+      },
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (c) => stderr.push(String(c)));
+    const client = new Client({ name: 'noisy-test', version: '1.0.0' });
+    await client.connect(transport);
+    expect(client.getServerVersion()?.name).toBe('noisy-fixture');
+    expect(stderr.join('')).toContain('upstream printed something that is not JSON-RPC');
+    const started = Date.now();
+    await expect(client.callTool({ name: 'crash', arguments: { code: 3 } })).rejects.toThrow(
+      /upstream MCP server exited|Connection closed/,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(stderr.join('')).toContain('upstream MCP server exited (code 3)');
+    await client.close();
+  });
 });
