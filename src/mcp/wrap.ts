@@ -28,6 +28,7 @@ function withImport(nodeOptions: string | undefined): string {
 }
 
 type Id = string | number;
+const MAX_RESTARTS_PER_MINUTE = 3;
 interface Pending {
   method: string;
   tool?: string;
@@ -58,6 +59,12 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
   const pending = new Map<Id, Pending>();
   let child: ChildProcess | undefined;
   let upstream: SphyrStdioServerTransport | undefined;
+  // What the IDE said at the start, replayed to a restarted upstream so it is initialized too.
+  let initRequest: JSONRPCMessage | undefined;
+  let initializedNote: JSONRPCMessage | undefined;
+  const restarts: number[] = [];
+  let restarting: Promise<void> | undefined;
+  let reinitDone: (() => void) | undefined;
 
   const startChild = () => {
     const proc = spawn(options.command, options.args, {
@@ -85,7 +92,7 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
         });
       }
       pending.clear();
-      void ide.close().then(() => process.exit(1));
+      reinitDone?.();
     });
     void transport.start();
     child = proc;
@@ -108,7 +115,35 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
       .catch((error) => ctx.log('warn', `could not report a tool call to the gateway: ${error.message}`));
   };
 
+  /** Start the upstream again and replay initialize (bounded: 3 restarts a minute). */
+  const restart = async (): Promise<void> => {
+    const now = Date.now();
+    while (restarts.length && (restarts[0] as number) < now - 60_000) restarts.shift();
+    if (restarts.length >= MAX_RESTARTS_PER_MINUTE) {
+      throw new Error(
+        `the upstream MCP server keeps exiting (${MAX_RESTARTS_PER_MINUTE} restarts in a minute); fix it, then restart this server in the IDE`,
+      );
+    }
+    restarts.push(now);
+    ctx.log('warn', `restarting the upstream MCP server (${options.command})`);
+    startChild();
+    if (initRequest && 'method' in initRequest) {
+      const replay = { ...initRequest, id: `sphyr-reinit-${now}` } as JSONRPCMessage;
+      await new Promise<void>((resolve) => {
+        reinitDone = resolve;
+        void upstream?.send(replay);
+      });
+      reinitDone = undefined;
+      if (!upstream) throw new Error('the upstream MCP server exited while restarting');
+      if (initializedNote) await upstream.send(initializedNote);
+    }
+  };
+
   const fromUpstream = (message: JSONRPCMessage) => {
+    if ('id' in message && typeof message.id === 'string' && message.id.startsWith('sphyr-reinit-')) {
+      reinitDone?.(); // the restarted upstream's answer to our replayed initialize: not the IDE's business
+      return;
+    }
     if ('id' in message && ('result' in message || 'error' in message) && message.id !== null) {
       const p = pending.get(message.id as Id);
       pending.delete(message.id as Id);
@@ -125,6 +160,8 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
     child?.kill();
   };
   ide.onmessage = (message) => {
+    if ('method' in message && message.method === 'initialize' && 'id' in message) initRequest = message;
+    if ('method' in message && message.method === 'notifications/initialized') initializedNote = message;
     if ('method' in message && 'id' in message) {
       const p: Pending = { method: message.method, started: Date.now() };
       if (message.method === 'tools/call') {
@@ -151,15 +188,24 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
       }
       pending.set(message.id, p);
     }
-    if (!upstream) {
-      if ('id' in message && 'method' in message) {
-        pending.delete(message.id);
-        void ide.send({
-          jsonrpc: '2.0',
-          id: message.id,
-          error: { code: -32603, message: 'the upstream MCP server is not running' },
-        });
-      }
+    if (!upstream || restarting) {
+      restarting ??= restart().finally(() => {
+        restarting = undefined;
+      });
+      restarting.then(
+        () => upstream?.send(message),
+        (error: Error) => {
+          ctx.log('error', error.message);
+          if ('id' in message && 'method' in message) {
+            pending.delete(message.id);
+            void ide.send({
+              jsonrpc: '2.0',
+              id: message.id,
+              error: { code: -32603, message: error.message },
+            });
+          }
+        },
+      );
       return;
     }
     void upstream.send(message);

@@ -167,7 +167,7 @@ describe('sphyr-mcp -- <upstream>: wrap mode', () => {
     }
   });
 
-  it('survives garbage on the upstream stdout, and answers a call at once when the upstream dies', async () => {
+  it('survives garbage on the upstream stdout, answers at once when the upstream dies, and restarts it (bounded)', async () => {
     const stderr: string[] = [];
     const transport = new StdioClientTransport({
       command: process.execPath,
@@ -191,6 +191,16 @@ describe('sphyr-mcp -- <upstream>: wrap mode', () => {
     );
     expect(Date.now() - started).toBeLessThan(5000);
     expect(stderr.join('')).toContain('upstream MCP server exited (code 3)');
+    // The next call restarts it (initialize is replayed to the new process) and works.
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['crash']);
+    expect(stderr.join('')).toContain('restarting the upstream MCP server');
+    // Bounded: after three restarts in a minute it stops trying and says so.
+    for (let i = 0; i < 3; i += 1) {
+      await client.callTool({ name: 'crash', arguments: { code: 4 } }).catch(() => undefined);
+      await client.listTools().catch(() => undefined);
+    }
+    await expect(client.listTools()).rejects.toThrow(/keeps exiting/);
     await client.close();
   });
 });
