@@ -1,7 +1,7 @@
 /**
  * Sphyr benchmark: `npm run bench` (= build, then `node bench/run.mjs`).
  *
- * Four measurements in one run, reported side by side as ratios; nothing here fails the process
+ * Five measurements in one run, reported side by side as ratios; nothing here fails the process
  * on a slow number, the goals are only printed next to the results.
  *
  *  1. Relay overhead: a local target hit three ways, for GET 1 KiB, GET 1 MiB and POST 1 KiB upload,
@@ -29,6 +29,19 @@
  *          done; excluded/plain is the cost of being installed where the SDK does nothing.
  *     Per pair: warm-ups, then halves A-B-B-A (install before the B halves, restore() after);
  *     req/s, p50/p99 and the client's CPU µs per request of each arm, and the ratio B/A.
+ *  5. MCP (section "mcp", bench/mcp.mjs): the sphyr-mcp stdio server driven by the MCP SDK's Client
+ *     over StdioClientTransport, every server spawned as `node <file>` from the repo root, SPHYR_*
+ *     pointing at a gateway started here (same policy as section 1) and HOME a temp dir:
+ *       a. cold start, spawn → initialize response (the time client.connect() takes), median of
+ *          BENCH_MCP_COLD_N, for `node bin/sphyr-mcp.js` (standalone) and a minimal MCP SDK server
+ *          (bench/minimal-mcp-server.mjs: McpServer, one `echo` tool, StdioServerTransport),
+ *          alternating, after one unrecorded spawn of each; plus each child's VmRSS (/proc) right
+ *          after initialize. Goal: sphyr-mcp ≤ 1.3× the minimal server.
+ *       b. wrap overhead, sequential `tools/call` echo {message:'x'} round trips to
+ *          @modelcontextprotocol/server-everything (stdio) direct vs through
+ *          `sphyr-mcp -- node …/server-everything/dist/index.js stdio` (every call reported to the
+ *          gateway, counted in its log afterwards): BENCH_MCP_WARMUP calls per arm, then
+ *          BENCH_MCP_CALLS per arm in halves A-B-B-A; p50/p99 of each, the ratio and the added ms.
  *
  * Process layout (chosen so gateway, target and client never share an event loop):
  *   - this process: orchestration, the gateway itself (startGateway, real sockets, SQLite log) and
@@ -36,6 +49,8 @@
  *     message and only the arm's server is being hit, so its CPU is the gateway's (relayed arm) or
  *     the bare proxy's (bare arm), measured the same way.
  *   - bench/target.mjs (forked): the node:http target.
+ *   - sphyr-mcp, the minimal MCP server, server-everything (spawned, section 5 only; the wrapped
+ *     server-everything is sphyr-mcp's own child): stdio JSON-RPC with this process as the client.
  *   - bench/sdk.mjs (forked, section 4 only): the SDK client, Node's fetch as an application uses
  *     it, closed loop like bench/load.mjs; it owns the instrumentation and restores it before exiting.
  *   - bench/load.mjs (forked): the closed-loop load generator: keep-alive HTTP/1.1 over raw sockets
@@ -61,7 +76,10 @@
  *   BENCH_SIGN_N          sign/verify iterations (default 20000)
  *   BENCH_LOG_N           log records to append (default 50000)
  *   BENCH_SDK_CONCURRENCY comma list for section 4 (default "1,16")
- *   BENCH_SECTIONS        comma list of relay,sign,log,sdk (default all)
+ *   BENCH_MCP_COLD_N      cold starts per server in section 5 (default 10)
+ *   BENCH_MCP_WARMUP      warm-up tool calls per arm in section 5 (default 50)
+ *   BENCH_MCP_CALLS       recorded tool calls per arm in section 5 (default 500)
+ *   BENCH_SECTIONS        comma list of relay,sign,log,sdk,mcp (default all)
  *   BENCH_CLIENT          raw (default) or http: the load generator's transport
  *
  * Output: tables on stdout, and bench/results/latest.json + bench/results/latest.md.
@@ -86,6 +104,7 @@ import {
   verifySignedRequest,
 } from '../dist/src/signing/index.js';
 import { startBareProxy } from './bare-proxy.mjs';
+import { mcpBench } from './mcp.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(HERE, 'results');
@@ -107,15 +126,18 @@ const SETTINGS = {
   signN: Math.floor(envNumber('BENCH_SIGN_N', 20_000)),
   logN: Math.floor(envNumber('BENCH_LOG_N', 50_000)),
   sdkConcurrency: (process.env.BENCH_SDK_CONCURRENCY || '1,16').split(',').map((c) => Math.floor(Number(c))),
-  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk').split(',').map((s) => s.trim()),
+  mcpColdN: Math.floor(envNumber('BENCH_MCP_COLD_N', 10)),
+  mcpWarmup: Math.floor(envNumber('BENCH_MCP_WARMUP', 50)),
+  mcpCalls: Math.floor(envNumber('BENCH_MCP_CALLS', 500)),
+  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk,mcp').split(',').map((s) => s.trim()),
 };
 if (SETTINGS.concurrency.some((c) => !(c >= 1))) throw new Error('BENCH_CONCURRENCY must list integers ≥ 1');
 if (SETTINGS.sdkConcurrency.some((c) => !(c >= 1)))
   throw new Error('BENCH_SDK_CONCURRENCY must list integers ≥ 1');
-const UNKNOWN_SECTIONS = SETTINGS.sections.filter((s) => !['relay', 'sign', 'log', 'sdk'].includes(s));
+const UNKNOWN_SECTIONS = SETTINGS.sections.filter((s) => !['relay', 'sign', 'log', 'sdk', 'mcp'].includes(s));
 if (UNKNOWN_SECTIONS.length)
   throw new Error(
-    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk`,
+    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk,mcp`,
   );
 
 const GOALS = {
@@ -125,6 +147,8 @@ const GOALS = {
   sdkInstrumentedRatio: 0.9,
   /** Section 4b: excluded/plain req/s, near-zero cost where nothing is done. */
   sdkExcludedRatio: 0.95,
+  /** Section 5a: sphyr-mcp cold start (spawn → initialize) ≤ this × a minimal MCP SDK server. */
+  mcpColdStartRatio: 1.3,
 };
 
 const POLICY = parsePolicy(
@@ -789,6 +813,74 @@ async function sdkBench(tmpRoot) {
   }
 }
 
+// ---------------------------------------------------------------- 5. MCP
+
+async function mcpSection(tmpRoot) {
+  const warnings = [];
+  const home = path.join(tmpRoot, 'mcp-home');
+  await mkdir(home, { recursive: true });
+  const gateway = await startGateway({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: path.join(tmpRoot, 'mcp-gateway'),
+    policy: POLICY,
+    warn: (message) => warnings.push(message),
+  });
+  try {
+    const credential = generateCredential(newKeyId());
+    await gateway.store.createKey(credential.keyId, 'bench-mcp', credential.secret, Date.now());
+    const r = await mcpBench({
+      gateway,
+      credential: credential.reveal(),
+      home,
+      coldN: SETTINGS.mcpColdN,
+      warmup: SETTINGS.mcpWarmup,
+      calls: SETTINGS.mcpCalls,
+      log,
+    });
+    const cold = (c) => ({
+      n: c.n,
+      medianMs: round(c.medianMs, 1),
+      minMs: round(c.minMs, 1),
+      maxMs: round(c.maxMs, 1),
+      rssMiB: round(c.rssMiB, 1),
+    });
+    const arm = (a) => ({
+      calls: a.calls,
+      errors: a.errors,
+      firstError: a.firstError,
+      p50Ms: round(a.p50Ms),
+      p99Ms: round(a.p99Ms),
+      meanMs: round(a.meanMs),
+      mainCpuUsPerCall: round(a.mainCpuUsPerCall, 0),
+    });
+    const coldRatio = round(r.cold.ratio, 2);
+    return {
+      coldStart: {
+        sphyrMcp: cold(r.cold.sphyr),
+        minimal: cold(r.cold.minimal),
+        ratio: coldRatio,
+        goal: `sphyr-mcp ≤ ${GOALS.mcpColdStartRatio}× minimal`,
+        goalMet: coldRatio <= GOALS.mcpColdStartRatio,
+      },
+      wrap: {
+        warmup: r.wrap.warmup,
+        direct: arm(r.wrap.direct),
+        wrapped: arm(r.wrap.wrapped),
+        p50Ratio: round(r.wrap.p50Ratio, 2),
+        p99Ratio: round(r.wrap.p99Ratio, 2),
+        addedP50Ms: round(r.wrap.addedP50Ms),
+        addedP99Ms: round(r.wrap.addedP99Ms),
+        toolCallsSent: r.wrap.toolCallsSent,
+        toolCallsLogged: r.wrap.toolCallsLogged,
+      },
+      warnings,
+    };
+  } finally {
+    await gateway.close();
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 /** A cell's per-arm results, by key. */
@@ -1129,6 +1221,89 @@ function render(results, markdown) {
     if (k.warnings.length)
       out.push(`SDK/gateway warnings (${k.warnings.length}): ${k.warnings.slice(0, 3).join(' | ')}`);
   }
+  if (results.mcp) {
+    const c = results.mcp.coldStart;
+    const w = results.mcp.wrap;
+    h('5. MCP: sphyr-mcp over stdio (MCP SDK Client + StdioClientTransport, `node <file>` spawns)');
+    out.push(
+      markdown
+        ? `### a. Cold start: spawn → initialize response, median of ${c.sphyrMcp.n}
+
+sphyr-mcp = \`node bin/sphyr-mcp.js\` standalone (SPHYR_* → gateway on 127.0.0.1); minimal = bench/minimal-mcp-server.mjs (McpServer, one \`echo\` tool). RSS = the child's VmRSS right after initialize (median).
+`
+        : `a. Cold start, spawn → initialize response, median of ${c.sphyrMcp.n} (sphyr-mcp standalone vs bench/minimal-mcp-server.mjs; RSS = child VmRSS right after initialize):`,
+    );
+    out.push(
+      table(
+        ['server', 'median ms', 'min ms', 'max ms', 'RSS MiB'],
+        [
+          [
+            'sphyr-mcp',
+            fmt(c.sphyrMcp.medianMs, 1),
+            fmt(c.sphyrMcp.minMs, 1),
+            fmt(c.sphyrMcp.maxMs, 1),
+            fmt(c.sphyrMcp.rssMiB, 1),
+          ],
+          [
+            'minimal MCP server',
+            fmt(c.minimal.medianMs, 1),
+            fmt(c.minimal.minMs, 1),
+            fmt(c.minimal.maxMs, 1),
+            fmt(c.minimal.rssMiB, 1),
+          ],
+        ],
+      ),
+      '',
+      `sphyr-mcp/minimal cold start: ${fmt(c.ratio, 2)}× (+${fmt(c.sphyrMcp.medianMs - c.minimal.medianMs, 1)} ms, RSS +${fmt(c.sphyrMcp.rssMiB - c.minimal.rssMiB, 1)} MiB). Goal: ${c.goal}: ${c.goalMet ? 'met' : 'MISSED'}.`,
+      '',
+    );
+    out.push(
+      markdown
+        ? `### b. Wrap overhead: tools/call round trip, echo {message:'x'}
+
+direct = \`node …/server-everything/dist/index.js stdio\`; wrapped = \`sphyr-mcp -- node …/server-everything/dist/index.js stdio\` (each call reported to the gateway). Sequential, ${w.warmup} warm-up calls per arm, then ${w.direct.calls + w.direct.errors} per arm in halves A-B-B-A. main CPU µs/call = this process: the MCP client and, for wrapped, the in-process gateway taking the tool-call reports (it shares the client's event loop, so its work can delay the next call a little).
+`
+        : `b. Wrap overhead, tools/call echo round trip, sequential (${w.warmup} warm-up per arm, then halves A-B-B-A; wrapped = sphyr-mcp -- server-everything; main CPU = MCP client + in-process gateway taking the reports):`,
+    );
+    out.push(
+      table(
+        ['arm', 'calls', 'p50 ms', 'p99 ms', 'mean ms', 'main CPU µs/call', 'errors'],
+        [
+          [
+            'direct',
+            w.direct.calls,
+            fmt(w.direct.p50Ms, 3),
+            fmt(w.direct.p99Ms, 3),
+            fmt(w.direct.meanMs, 3),
+            fmtInt(w.direct.mainCpuUsPerCall),
+            w.direct.errors,
+          ],
+          [
+            'wrapped (sphyr-mcp)',
+            w.wrapped.calls,
+            fmt(w.wrapped.p50Ms, 3),
+            fmt(w.wrapped.p99Ms, 3),
+            fmt(w.wrapped.meanMs, 3),
+            fmtInt(w.wrapped.mainCpuUsPerCall),
+            w.wrapped.errors,
+          ],
+        ],
+      ),
+      '',
+      `wrapped/direct: p50 ${fmt(w.p50Ratio, 2)}× (+${fmt(w.addedP50Ms, 3)} ms), p99 ${fmt(w.p99Ratio, 2)}× (+${fmt(w.addedP99Ms, 3)} ms); no goal.`,
+      `Tool calls in the gateway log: ${fmtInt(w.toolCallsLogged)} of ${fmtInt(w.toolCallsSent)} wrapped calls${w.toolCallsLogged >= w.toolCallsSent ? '' : ' (MISSING REPORTS)'}.`,
+    );
+    for (const [name, a] of [
+      ['direct', w.direct],
+      ['wrapped', w.wrapped],
+    ]) {
+      if (a.errors) out.push(`errors in ${name} (${a.errors}): ${a.firstError}`);
+    }
+    if (results.mcp.warnings.length)
+      out.push(
+        `gateway warnings (${results.mcp.warnings.length}): ${results.mcp.warnings.slice(0, 3).join(' | ')}`,
+      );
+  }
   out.push(`\ntotal ${fmt(m.totalSeconds, 1)} s`);
   return `${out.join('\n')}\n`;
 }
@@ -1155,7 +1330,7 @@ async function main() {
       },
       goals: GOALS,
       layout:
-        'gateway and bare proxy in the main process (bench/run.mjs, bench/bare-proxy.mjs); target, load generator and SDK client forked (bench/target.mjs, bench/load.mjs, bench/sdk.mjs)',
+        'gateway and bare proxy in the main process (bench/run.mjs, bench/bare-proxy.mjs); target, load generator and SDK client forked (bench/target.mjs, bench/load.mjs, bench/sdk.mjs); MCP servers spawned over stdio, the MCP client in the main process (bench/mcp.mjs)',
     },
   };
   results.meta.machineBusyBeforePercent = await sampleMachineLoad(1000);
@@ -1181,6 +1356,9 @@ async function main() {
     }
     if (SETTINGS.sections.includes('sdk')) {
       results.sdk = await sdkBench(tmpRoot);
+    }
+    if (SETTINGS.sections.includes('mcp')) {
+      results.mcp = await mcpSection(tmpRoot);
     }
   } finally {
     await rm(tmpRoot, { recursive: true, force: true });
