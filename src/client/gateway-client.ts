@@ -8,7 +8,7 @@ import {
   SphyrRateLimitError,
   SphyrRequestError,
 } from '../errors.js';
-import { canonicalTargetUri } from '../policy/index.js';
+import { canonicalTargetUri } from '../policy/classify.js';
 import { contentDigest, type SignedCallKind, signRequest } from '../signing/index.js';
 
 export interface AgentInfo {

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { SphyrConfigError } from '../errors.js';
 import { type Credential, parseCredential } from './credential.js';
 import { localConfigPath, type PlatformFacts } from './paths.js';
@@ -149,6 +148,8 @@ export async function writeClientSettings(
   const file = localConfigPath(facts);
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const body = `${JSON.stringify({ gateway: values.gatewayUrl, credential: values.credential.reveal() }, null, 2)}\n`;
+  // Only writers need it; readers (sphyr-mcp, the SDK) start faster without it.
+  const { default: writeFileAtomic } = await import('write-file-atomic');
   await writeFileAtomic(file, body, { mode: 0o600 });
   return file;
 }

@@ -1,5 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import TurndownService from 'turndown';
+import type TurndownService from 'turndown';
 import { z } from 'zod';
 import { SphyrRateLimitError } from '../../errors.js';
 import { type McpContext, requireClient } from '../context.js';
@@ -9,8 +9,16 @@ import { errorResult, textResult } from '../tool-result.js';
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 
-const turndown = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced' });
-turndown.remove(['script', 'style', 'noscript', 'head', 'template', 'iframe', 'svg']);
+// Loaded on the first HTML page, not at start-up: an IDE waits for sphyr-mcp to initialize.
+let turndown: TurndownService | undefined;
+async function htmlToMarkdown(html: string): Promise<string> {
+  if (!turndown) {
+    const { default: Turndown } = await import('turndown');
+    turndown = new Turndown({ headingStyle: 'atx', codeBlockStyle: 'fenced' });
+    turndown.remove(['script', 'style', 'noscript', 'head', 'template', 'iframe', 'svg']);
+  }
+  return turndown.turndown(html);
+}
 
 async function readCapped(res: Response): Promise<{ bytes: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
@@ -107,7 +115,7 @@ export function registerFetch(server: McpServer, ctx: McpContext): void {
           content = `(binary content: ${type || 'unknown type'}, ${bytes.length} bytes, not shown)`;
         } else {
           const text = bytes.toString('utf8');
-          content = !input.raw && /html/i.test(type) ? turndown.turndown(text) : text;
+          content = !input.raw && /html/i.test(type) ? await htmlToMarkdown(text) : text;
         }
         const piece = content.slice(input.start_index, input.start_index + input.max_length);
         const next = input.start_index + piece.length;
