@@ -142,6 +142,38 @@ describe('sphyr-mcp -- <upstream>: wrap mode', () => {
     }
   });
 
+  it('passes a cancellation through to the upstream server', async () => {
+    const stderr: string[] = [];
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, '--', process.execPath, path.join(ROOT, 'fixtures', 'mcp', 'fetching-server.mjs')],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: await tempDir('sphyr-home-'),
+        SPHYR_GATEWAY_URL: gw.gateway.url,
+        SPHYR_CREDENTIAL: gw.credential.reveal(),
+      },
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (c) => stderr.push(String(c)));
+    const client = new Client({ name: 'cancel-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const controller = new AbortController();
+      const call = client.callTool({ name: 'wait', arguments: { ms: 10_000 } }, undefined, {
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort('user cancelled'), 300);
+      await expect(call).rejects.toThrow();
+      for (let i = 0; i < 50 && !stderr.join('').includes('upstream saw cancellation'); i += 1) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stderr.join('')).toMatch(/upstream saw cancellation of request \d+/);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('refuses a denied tool without calling upstream, and logs it as blocked', async () => {
     const wrapped = await connect([
       '--tools-deny',
