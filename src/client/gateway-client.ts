@@ -61,7 +61,12 @@ export interface GatewayCall {
   headers?: Iterable<[string, string]>;
   targetUri?: string;
   signal?: AbortSignal;
+  /** `signal` is our own time limit, not the caller's: its expiry means the gateway did not answer. */
+  ownTimeout?: boolean;
 }
+
+/** How long registration may take before the gateway counts as unreachable. */
+const REGISTER_TIMEOUT_MS = 10_000;
 
 /**
  * The one client that talks to the gateway, for sphyr-mcp and the SDK alike: it signs every call
@@ -89,13 +94,23 @@ export class GatewayClient {
     return this.#credential.keyId;
   }
 
-  /** Register (once, shared by concurrent callers) and return the agent id. */
-  agentId(): Promise<string> {
+  /**
+   * Register (once, shared by concurrent callers) and return the agent id. A caller's `signal`
+   * stops its own wait; the shared registration has its own time limit, so nobody waits forever on
+   * a gateway that accepts connections and never answers.
+   */
+  agentId(signal?: AbortSignal): Promise<string> {
     this.#agentId ??= this.#register().catch((error) => {
       this.#agentId = undefined;
       throw error;
     });
-    return this.#agentId;
+    if (!signal) return this.#agentId;
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<string>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#agentId?.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   async #register(): Promise<string> {
@@ -112,6 +127,8 @@ export class GatewayClient {
       path: '/v1/agents',
       body: Buffer.from(JSON.stringify(info)),
       headers: [['content-type', 'application/json']],
+      signal: AbortSignal.timeout(REGISTER_TIMEOUT_MS),
+      ownTimeout: true,
     });
     const data = (await res.json()) as { agentId?: unknown };
     if (typeof data.agentId !== 'string') {
@@ -142,6 +159,12 @@ export class GatewayClient {
   /** The gateway's verdict for a URL, without sending anything to it. */
   async check(method: string, url: string, signal?: AbortSignal): Promise<Verdict> {
     const res = await this.#json('POST', '/v1/check', { method, url }, signal);
+    return (await res.json()) as Verdict;
+  }
+
+  /** The policy's verdict on an MCP tool call, asked before it is forwarded (not logged by itself). */
+  async checkTool(tool: string, signal?: AbortSignal): Promise<Verdict> {
+    const res = await this.#json('POST', '/v1/check', { tool }, signal);
     return (await res.json()) as Verdict;
   }
 
@@ -222,8 +245,8 @@ export class GatewayClient {
   }
 
   /** The URL and signed headers for one gateway call (registering the agent first when needed). */
-  async prepare(call: Omit<GatewayCall, 'signal'>): Promise<{ url: URL; headers: Array<[string, string]> }> {
-    const agentId = call.kind === 'register' ? undefined : await this.agentId();
+  async prepare(call: GatewayCall): Promise<{ url: URL; headers: Array<[string, string]> }> {
+    const agentId = call.kind === 'register' ? undefined : await this.agentId(call.signal);
     const url = new URL(call.path, this.gatewayUrl);
     const digest = contentDigest(call.body);
     const signed = signRequest({
@@ -267,8 +290,8 @@ export class GatewayClient {
         signal: call.signal,
       });
     } catch (error) {
-      if (call.signal?.aborted) throw call.signal.reason;
-      throw unreachable(this.gatewayUrl, error);
+      if (call.signal?.aborted && !call.ownTimeout) throw call.signal.reason;
+      throw unreachable(this.gatewayUrl, call.signal?.aborted ? new Error('no answer in time') : error);
     }
   }
 }

@@ -119,6 +119,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
       toolsAllow: list(values['tools-allow']),
       toolsDeny: list(values['tools-deny']),
       sphyrEnv,
+      failOpen: Boolean(values['fail-open']),
     });
     return undefined;
   }

@@ -3,9 +3,12 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { entropyScore } from '../policy/index.js';
+import { unreachable } from '../client/gateway-client.js';
+import { entropyScore } from '../policy/entropy.js';
+import { toolAllowed } from '../policy/tool-policy.js';
 import type { McpContext } from './context.js';
 import { SphyrStdioServerTransport } from './stdio-transport.js';
+import { errorResult } from './tool-result.js';
 
 export interface WrapOptions {
   command: string;
@@ -14,6 +17,12 @@ export interface WrapOptions {
   toolsDeny: string[];
   /** Env for the child besides our own: SPHYR_* so its outbound HTTP is instrumented. */
   sphyrEnv: Record<string, string>;
+  /** Forward tool calls unchecked when the gateway cannot answer (default: refuse them). */
+  failOpen: boolean;
+}
+
+function timedOut(error: unknown): boolean {
+  return (error as Error)?.name === 'TimeoutError';
 }
 
 /** The register entry, as an absolute file URL: a bare specifier would resolve from the child's cwd. */
@@ -29,24 +38,15 @@ function withImport(nodeOptions: string | undefined): string {
 
 type Id = string | number;
 const MAX_RESTARTS_PER_MINUTE = 3;
+/** The issue's bound: a tool call never waits longer than this for the gateway's verdict. */
+const TOOL_CHECK_TIMEOUT_MS = 5_000;
 interface Pending {
   method: string;
   tool?: string;
   args?: string;
   started: number;
-}
-
-/** Tool allow/deny: deny wins; an allow list, when given, must match. Globs use `*`. */
-export function toolAllowed(name: string, allow: readonly string[], deny: readonly string[]): boolean {
-  const match = (pattern: string) =>
-    pattern === name ||
-    (pattern.includes('*') && new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`).test(name));
-  if (deny.some(match)) return false;
-  return allow.length === 0 || allow.some(match);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+  /** The gateway's reason when it let the call pass (`report_…` in report mode). */
+  checked?: string;
 }
 
 /**
@@ -149,7 +149,7 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
       pending.delete(message.id as Id);
       if (p?.tool) {
         const failed = 'error' in message || (message.result as { isError?: boolean }).isError === true;
-        report(p, failed ? 'error' : 'allowed', failed ? 'tool_error' : 'allowed');
+        report(p, failed ? 'error' : 'allowed', failed ? 'tool_error' : (p.checked ?? 'allowed'));
       }
     }
     void ide.send(message);
@@ -159,7 +159,64 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
   ide.onclose = () => {
     child?.kill();
   };
-  ide.onmessage = (message) => {
+  /** A tool error for a call we refuse to forward; the refusal is reported like any call. */
+  const refuse = (id: Id, p: Pending, outcome: 'blocked' | 'error', reason: string, text: string) => {
+    report(p, outcome, reason);
+    void ide.send({ jsonrpc: '2.0', id, result: { isError: true, content: [{ type: 'text', text }] } });
+  };
+
+  /**
+   * Whether a `tools/call` may go upstream: the command-line lists, then the policy at the gateway.
+   * Fails closed: no credential or no answer within 5 s refuses the call unless --fail-open.
+   */
+  const admitTool = async (id: Id, p: Pending): Promise<boolean> => {
+    const tool = p.tool as string;
+    if (!toolAllowed(tool, options.toolsAllow, options.toolsDeny)) {
+      refuse(
+        id,
+        p,
+        'blocked',
+        'policy_denied_tool',
+        `Blocked by Sphyr (policy_denied_tool): the tool "${tool}" is not allowed by this server's --tools-allow/--tools-deny.`,
+      );
+      return false;
+    }
+    let problem: unknown = ctx.problem;
+    if (ctx.client) {
+      try {
+        const verdict = await ctx.client.checkTool(tool, AbortSignal.timeout(TOOL_CHECK_TIMEOUT_MS));
+        if (verdict.verdict === 'allow') {
+          p.checked = verdict.reason;
+          return true;
+        }
+        refuse(
+          id,
+          p,
+          'blocked',
+          verdict.reason,
+          `Blocked by Sphyr (${verdict.reason}): the tool "${tool}" is not allowed by the gateway's policy.`,
+        );
+        return false;
+      } catch (error) {
+        problem = timedOut(error)
+          ? unreachable(
+              ctx.client.gatewayUrl,
+              new Error(`no answer within ${TOOL_CHECK_TIMEOUT_MS / 1000} s`),
+            )
+          : error;
+      }
+    }
+    if (options.failOpen) {
+      ctx.log('warn', `forwarding "${tool}" unchecked (--fail-open): ${(problem as Error)?.message}`);
+      return true;
+    }
+    const result = errorResult(problem);
+    report(p, 'error', (problem as { code?: string })?.code ?? 'tool_check_failed');
+    void ide.send({ jsonrpc: '2.0', id, result });
+    return false;
+  };
+
+  const forward = async (message: JSONRPCMessage): Promise<void> => {
     if ('method' in message && message.method === 'initialize' && 'id' in message) initRequest = message;
     if ('method' in message && message.method === 'notifications/initialized') initializedNote = message;
     if ('method' in message && 'id' in message) {
@@ -168,23 +225,7 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
         const params = (message.params ?? {}) as { name?: string; arguments?: unknown };
         p.tool = String(params.name ?? '');
         p.args = JSON.stringify(params.arguments ?? {});
-        if (!toolAllowed(p.tool, options.toolsAllow, options.toolsDeny)) {
-          report(p, 'blocked', 'tool_denied');
-          void ide.send({
-            jsonrpc: '2.0',
-            id: message.id,
-            result: {
-              isError: true,
-              content: [
-                {
-                  type: 'text',
-                  text: `Blocked by Sphyr (tool_denied): the tool "${p.tool}" is not allowed by policy.`,
-                },
-              ],
-            },
-          });
-          return;
-        }
+        if (!(await admitTool(message.id, p))) return;
       }
       pending.set(message.id, p);
     }
@@ -208,7 +249,17 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
       );
       return;
     }
-    void upstream.send(message);
+    await upstream.send(message);
+  };
+
+  // One at a time, in order: a cancellation must not overtake the call it cancels while that call
+  // waits for its policy check.
+  let queue = Promise.resolve();
+  ide.onmessage = (message) => {
+    queue = queue.then(
+      () => forward(message),
+      () => forward(message),
+    );
   };
   startChild();
   await ide.start();

@@ -5,6 +5,7 @@
 
 import { hostMatches } from './host-glob.js';
 import { effectivePolicyForKey, type Policy } from './policy-file.js';
+import { toolAllowed } from './tool-policy.js';
 
 /** Codes for a request the policy would refuse. */
 export type DenyCode = 'policy_denied_host' | 'policy_denied_method' | 'policy_denied_entropy';
@@ -54,4 +55,19 @@ export function evaluatePolicy(policy: Policy, req: PolicyRequest): PolicyDecisi
   return enforced
     ? { verdict: 'block', reason: denial, enforced }
     : { verdict: 'allow', reason: `report_${denial}`, enforced };
+}
+
+/** The policy's verdict on calling `tool` under `keyId`; report mode lets it pass as `report_…`. */
+export function evaluateToolPolicy(
+  policy: Policy,
+  keyId: string,
+  tool: string,
+): { verdict: 'allow' | 'block'; reason: 'allowed' | 'policy_denied_tool' | 'report_policy_denied_tool' } {
+  const lists = effectivePolicyForKey(policy, keyId).tools;
+  if (!lists || toolAllowed(tool, lists.allow ?? [], lists.deny ?? [])) {
+    return { verdict: 'allow', reason: 'allowed' };
+  }
+  return policy.mode === 'enforce'
+    ? { verdict: 'block', reason: 'policy_denied_tool' }
+    : { verdict: 'allow', reason: 'report_policy_denied_tool' };
 }

@@ -17,6 +17,7 @@ export {
 export {
   type DenyCode,
   evaluatePolicy,
+  evaluateToolPolicy,
   type PolicyDecision,
   type PolicyReason,
   type PolicyRequest,
@@ -43,3 +44,4 @@ export {
   parsePolicy,
 } from './policy-file.js';
 export { type ScreenOptions, type ScreenReason, type ScreenResult, screenTarget } from './screen.js';
+export { toolAllowed } from './tool-policy.js';

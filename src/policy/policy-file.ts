@@ -65,6 +65,14 @@ const toolPattern = z
   .string({ error: 'expected a tool name or glob such as "fetch" or "github_*"' })
   .min(1, { error: 'expected a tool name or glob such as "fetch" or "github_*"' });
 
+const toolLists = z.strictObject(
+  {
+    allow: z.array(toolPattern, { error: 'expected a list of tool names' }).optional(),
+    deny: z.array(toolPattern, { error: 'expected a list of tool names' }).optional(),
+  },
+  { error: 'expected an object with "allow" and/or "deny"' },
+);
+
 const RESERVED_KEY_IDS = new Set(['__proto__', 'constructor', 'prototype']);
 const KEY_ID = 'key ids contain only A-Z, a-z, 0-9, "_" and "-"';
 const keyId = z
@@ -83,6 +91,7 @@ const KeyOverrideSchema = z.strictObject(
       .optional(),
     methods: methodList.optional(),
     entropyThreshold: entropyThreshold.optional(),
+    tools: toolLists.optional(),
     rateLimits: z
       .strictObject(
         { perAgent: positiveInt.optional(), perKey: positiveInt.optional(), perIp: positiveInt.optional() },
@@ -123,15 +132,7 @@ export const PolicySchema = z.strictObject(
       .int({ error: 'expected a whole number of days, at least 1' })
       .min(1, { error: 'expected a whole number of days, at least 1' })
       .default(36),
-    tools: z
-      .strictObject(
-        {
-          allow: z.array(toolPattern, { error: 'expected a list of tool names' }).optional(),
-          deny: z.array(toolPattern, { error: 'expected a list of tool names' }).optional(),
-        },
-        { error: 'expected an object with "allow" and/or "deny"' },
-      )
-      .optional(),
+    tools: toolLists.optional(),
     keys: z.record(keyId, KeyOverrideSchema, { error: 'expected an object keyed by key id' }).default({}),
   },
   { error: 'expected a JSON object at the top level' },
@@ -287,6 +288,14 @@ export function effectivePolicyForKey(policy: Policy, keyId: string): Policy {
     },
     methods: override.methods ?? policy.methods,
     entropyThreshold: override.entropyThreshold ?? policy.entropyThreshold,
+    // Like hosts: a key's allow list replaces the global one, its deny list adds to it.
+    tools:
+      override.tools || policy.tools
+        ? {
+            allow: override.tools?.allow ?? policy.tools?.allow,
+            deny: [...(policy.tools?.deny ?? []), ...(override.tools?.deny ?? [])],
+          }
+        : undefined,
     rateLimits: {
       perAgent: limits.perAgent ?? policy.rateLimits.perAgent,
       perKey: limits.perKey ?? policy.rateLimits.perKey,

@@ -185,14 +185,15 @@ describe('sphyr-mcp -- <upstream>: wrap mode', () => {
     try {
       const denied = await wrapped.callTool({ name: 'get_url', arguments: { url: `${target.url}/echo` } });
       expect(denied.isError).toBe(true);
-      expect(text(denied)).toContain('tool_denied');
+      expect(text(denied)).toContain('policy_denied_tool');
+      expect(text(denied)).toContain('--tools-allow/--tools-deny');
       expect(text(await wrapped.callTool({ name: 'echo', arguments: { text: 'hi' } }))).toBe('hi');
-      const [record] = await toolRecords((r) => r.reason === 'tool_denied', 1);
+      const [record] = await toolRecords((r) => r.reason === 'policy_denied_tool' && r.tool === 'get_url', 1);
       expect(record).toMatchObject({
         kind: 'tool',
         tool: 'get_url',
         outcome: 'blocked',
-        reason: 'tool_denied',
+        reason: 'policy_denied_tool',
       });
     } finally {
       await wrapped.close();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { evaluatePolicy, type PolicyRequest } from '../../src/policy/decide.js';
+import { evaluatePolicy, evaluateToolPolicy, type PolicyRequest } from '../../src/policy/decide.js';
 import { DEFAULT_POLICY, type Policy, parsePolicy } from '../../src/policy/policy-file.js';
+import { toolAllowed } from '../../src/policy/tool-policy.js';
 
 const req = (url: string, extra: Partial<PolicyRequest> = {}): PolicyRequest => ({
   keyId: 'k_default',
@@ -103,5 +104,45 @@ describe('evaluatePolicy with the default policy', () => {
   it('matches IPv6 literal hosts', () => {
     const policy = parsePolicy('{"hosts": {"deny": ["[2606:4700::1]"]}}', 'p');
     expect(evaluatePolicy(policy, req('http://[2606:4700:0::1]/')).reason).toBe('policy_denied_host');
+  });
+});
+
+describe('toolAllowed and evaluateToolPolicy', () => {
+  it.each([
+    ['echo', [], [], true],
+    ['echo', ['echo'], [], true],
+    ['echo', ['get_*'], [], false],
+    ['github_push', ['github_*'], ['*_push'], false],
+    ['github_pull', ['github_*'], ['*_push'], true],
+    ['a.b', ['a*b'], [], true],
+    ['axb', ['a.b'], [], false], // a dot is literal, not a regex wildcard
+    ['rm_rf', [], ['*'], false],
+  ])('%s with allow %j, deny %j → %s', (name, allow, deny, expected) => {
+    expect(toolAllowed(name, allow, deny)).toBe(expected);
+  });
+
+  it('applies the global lists, then a key adds denials and replaces the allow list', () => {
+    const policy = parsePolicy(
+      JSON.stringify({
+        tools: { allow: ['get_*', 'echo'], deny: ['get_secret'] },
+        keys: { k2: { tools: { allow: ['echo', 'get_secret'], deny: ['echo'] } } },
+      }),
+      'p.json',
+    );
+    expect(evaluateToolPolicy(policy, 'k1', 'get_url')).toEqual({ verdict: 'allow', reason: 'allowed' });
+    expect(evaluateToolPolicy(policy, 'k1', 'get_secret').reason).toBe('policy_denied_tool');
+    expect(evaluateToolPolicy(policy, 'k1', 'rm').reason).toBe('policy_denied_tool');
+    expect(evaluateToolPolicy(policy, 'k2', 'echo').reason).toBe('policy_denied_tool');
+    expect(evaluateToolPolicy(policy, 'k2', 'get_url').reason).toBe('policy_denied_tool');
+    expect(evaluateToolPolicy(policy, 'k2', 'get_secret').reason).toBe('policy_denied_tool'); // global deny stays
+  });
+
+  it('allows every tool when the policy has no tool lists, and only reports in report mode', () => {
+    expect(evaluateToolPolicy(parsePolicy('{}', 'p.json'), 'k', 'anything').verdict).toBe('allow');
+    const report = parsePolicy('{"mode":"report","tools":{"deny":["rm*"]}}', 'p.json');
+    expect(evaluateToolPolicy(report, 'k', 'rm_rf')).toEqual({
+      verdict: 'allow',
+      reason: 'report_policy_denied_tool',
+    });
   });
 });

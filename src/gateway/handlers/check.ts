@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { SphyrPolicyError } from '../../errors.js';
+import { evaluateToolPolicy } from '../../policy/decide.js';
 import type { Caller } from '../authenticate.js';
 import type { BodySpool } from '../body-spool.js';
 import type { GatewayContext } from '../context.js';
@@ -9,9 +10,17 @@ import { sendJson } from '../refusal.js';
 import { readJson } from './json-body.js';
 import { parseTarget, vetTarget } from './target.js';
 
-const CheckBody = z.strictObject({ method: z.string().min(1).max(32), url: z.string().min(1).max(16_384) });
+const UrlCheck = z.strictObject({ method: z.string().min(1).max(32), url: z.string().min(1).max(16_384) });
+const ToolCheck = z.strictObject({ tool: z.string().min(1).max(200) });
+const CheckBody = z.union([UrlCheck, ToolCheck], {
+  error: 'expected {"method","url"} to check a request or {"tool"} to check an MCP tool call',
+});
 
-/** `POST /v1/check`: the verdict for `{method,url}` without sending anything. */
+/**
+ * `POST /v1/check`: the verdict for `{method,url}` without sending anything, or for `{tool}` before
+ * sphyr-mcp forwards a `tools/call`. A tool check is not logged itself: the tool-call event that
+ * sphyr-mcp reports next is the record, so one call is one record.
+ */
 export async function handleCheck(
   ctx: GatewayContext,
   res: ServerResponse,
@@ -22,6 +31,10 @@ export async function handleCheck(
   commit: () => Promise<void>,
 ): Promise<void> {
   const input = await readJson(body, CheckBody);
+  if ('tool' in input) {
+    sendJson(res, 200, evaluateToolPolicy(ctx.policy, caller.key.id, input.tool), requestId);
+    return;
+  }
   const method = input.method.toUpperCase();
   draft.method = method;
   let verdict: { verdict: 'allow' | 'block'; reason: string };
