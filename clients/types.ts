@@ -1,0 +1,57 @@
+/**
+ * @module What a client adapter supplies (DESIGN §5): facts only — where the config lives, its
+ * format, the key that holds servers, how to recognise the client, how its entry is shaped.
+ * The engine in src/guard/ does every read, edit and write.
+ */
+
+export type Platform = 'darwin' | 'win32' | 'linux';
+
+/** Everything a path function may look at: no filesystem, so every OS is testable anywhere. */
+export interface PathContext {
+  platform: Platform;
+  env: Readonly<Record<string, string | undefined>>;
+  home: string;
+}
+
+/** A command line as a client launches it. */
+export interface Launch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+export type ConfigFormat = 'json' | 'jsonc' | 'toml';
+
+/**
+ * One file the client reads. A `*` path segment (Claude's MSIX package folder, VS Code profiles)
+ * is expanded by the engine against the directories that exist.
+ */
+export interface ConfigLocation {
+  path: string;
+  /** Shown beside the path: "user", "profile", "1.x", "MSIX"… */
+  label: string;
+}
+
+export interface ClientAdapter {
+  id: string;
+  displayName: string;
+  format: ConfigFormat;
+  /** Path to the servers object inside the document: ['mcpServers'], ['servers'], ['mcp_servers']… */
+  serversKey: readonly string[];
+  /** User-scope config files, in preference order. Pure: (platform, env, home) → paths. */
+  configPaths(ctx: PathContext): ConfigLocation[];
+  /** Project-scope config files under `dir` (none for clients without a project scope). */
+  projectPaths(dir: string, platform: Platform): ConfigLocation[];
+  /** Files or folders whose existence means the client is installed. */
+  detectPaths(ctx: PathContext): string[];
+  /** The entry this client needs for a stdio server. */
+  buildEntry(launch: Launch): Record<string, unknown>;
+  /** Read a stdio entry back (for doctor and --wrap-existing); undefined for remote or odd entries. */
+  readEntry(entry: unknown): Launch | undefined;
+  /** Rewrite an existing stdio entry to launch `launch`, keeping every other field. */
+  rewriteEntry(entry: Record<string, unknown>, launch: Launch): Record<string, unknown>;
+  /** Env variables the client passes to a stdio server besides the entry's `env` (its allowlist). */
+  inheritedEnv(platform: Platform): readonly string[];
+  /** How to make the client pick up the change. */
+  reload: string;
+}
