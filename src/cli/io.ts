@@ -4,6 +4,10 @@ export interface CliIo {
   err(text: string): void;
   env: Readonly<Record<string, string | undefined>>;
   home: string;
+  /** The OS whose files guard edits (default: this one). */
+  platform?: 'darwin' | 'win32' | 'linux';
+  /** Ask a yes/no question on the terminal; absent when there is no terminal. */
+  ask?: (question: string) => Promise<string | undefined>;
 }
 
 export function processIo(): CliIo {
@@ -12,5 +16,16 @@ export function processIo(): CliIo {
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     env: process.env,
     home: process.env.HOME ?? process.env.USERPROFILE ?? '',
+    ask: process.stdin.isTTY && process.stderr.isTTY ? askOnTerminal : undefined,
   };
+}
+
+async function askOnTerminal(question: string): Promise<string | undefined> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }

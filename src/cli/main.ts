@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isSphyrError, SphyrAuthError, SphyrConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerGateway } from './commands/gateway.js';
+import { registerGuard } from './commands/guard.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLog } from './commands/log.js';
 import { EXIT } from './exit-codes.js';
@@ -39,6 +40,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   });
   registerKeys(program, io);
   registerLog(program, io, (code) => {
+    exitCode = code;
+  });
+  registerGuard(program, io, (code) => {
     exitCode = code;
   });
   for (const command of program.commands) {

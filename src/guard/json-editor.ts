@@ -112,6 +112,16 @@ function lineStart(text: string, offset: number): number {
   return text.lastIndexOf('\n', offset - 1) + 1;
 }
 
+/** One-line JSON in the common hand-written style: `["a", "b"]`, `{ "k": 1 }`. */
+function renderInline(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(renderInline).join(', ')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const props = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${renderInline(v)}`);
+    return props.length ? `{ ${props.join(', ')} }` : '{}';
+  }
+  return JSON.stringify(value);
+}
+
 /** Our value as text, indented to sit at `depth` levels. */
 function render(value: unknown, depth: number, style: TextStyle): string {
   const json = JSON.stringify(value, null, style.indent);
@@ -310,13 +320,13 @@ function makeEditor(strict: boolean): FormatEditor {
             const entry = findNodeAtLocation(tree, [...serversKey, name]) as Node;
             const prop = propertyNode(entry, key);
             const node = prop?.children?.[1];
+            // A one-line entry stays on one line.
+            const inline = !(undo.previous as string).includes('\n');
             if (node) {
-              out = splice(
-                out,
-                node.offset,
-                node.offset + node.length,
-                render(value[key], depthOf(node), style),
-              );
+              const replacement = inline
+                ? renderInline(value[key])
+                : render(value[key], depthOf(node), style);
+              out = splice(out, node.offset, node.offset + node.length, replacement);
             } else {
               out = insertProperty(out, entry, key, value[key], style).text;
             }

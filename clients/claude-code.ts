@@ -1,0 +1,25 @@
+import { join, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import type { ClientAdapter } from './types.js';
+
+/** Claude Code: user scope is the top-level `mcpServers` of ~/.claude.json (or $CLAUDE_CONFIG_DIR). */
+export const claudeCode: ClientAdapter = {
+  id: 'claude-code',
+  displayName: 'Claude Code',
+  format: 'json',
+  serversKey: ['mcpServers'],
+  configPaths(ctx) {
+    const dir = ctx.env.CLAUDE_CONFIG_DIR || ctx.home;
+    return [{ path: join(ctx.platform, dir, '.claude.json'), label: 'user' }];
+  },
+  projectPaths: (dir, platform) => [{ path: join(platform, dir, '.mcp.json'), label: 'project' }],
+  detectPaths(ctx) {
+    const paths = [join(ctx.platform, ctx.home, '.claude'), join(ctx.platform, ctx.home, '.claude.json')];
+    if (ctx.env.CLAUDE_CONFIG_DIR) paths.unshift(ctx.env.CLAUDE_CONFIG_DIR);
+    return paths;
+  },
+  buildEntry: (launch) => ({ type: 'stdio', command: launch.command, args: launch.args, env: launch.env }),
+  readEntry: (entry) => readPlainEntry(entry),
+  rewriteEntry: rewritePlainEntry,
+  inheritedEnv: sdkDefaultEnv,
+  reload: 'start a new Claude Code session (running sessions keep their servers); check with /mcp',
+};

@@ -1,0 +1,18 @@
+import { join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import type { ClientAdapter } from './types.js';
+
+/** Cursor: ~/.cursor/mcp.json on every OS; written as strict JSON. */
+export const cursor: ClientAdapter = {
+  id: 'cursor',
+  displayName: 'Cursor',
+  format: 'json',
+  serversKey: ['mcpServers'],
+  configPaths: (ctx) => [{ path: join(ctx.platform, ctx.home, '.cursor', 'mcp.json'), label: 'user' }],
+  projectPaths: (dir, platform) => [{ path: join(platform, dir, '.cursor', 'mcp.json'), label: 'project' }],
+  detectPaths: (ctx) => [join(ctx.platform, ctx.home, '.cursor')],
+  buildEntry: (launch) => plainEntry(launch),
+  readEntry: (entry) => readPlainEntry(entry),
+  rewriteEntry: rewritePlainEntry,
+  inheritedEnv: sdkDefaultEnv,
+  reload: 'open Cursor Settings → MCP and refresh the server list (or restart Cursor)',
+};

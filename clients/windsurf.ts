@@ -1,0 +1,20 @@
+import { join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import type { ClientAdapter } from './types.js';
+
+/** Windsurf: ~/.codeium/windsurf/mcp_config.json on every OS. */
+export const windsurf: ClientAdapter = {
+  id: 'windsurf',
+  displayName: 'Windsurf',
+  format: 'json',
+  serversKey: ['mcpServers'],
+  configPaths: (ctx) => [
+    { path: join(ctx.platform, ctx.home, '.codeium', 'windsurf', 'mcp_config.json'), label: 'user' },
+  ],
+  projectPaths: () => [],
+  detectPaths: (ctx) => [join(ctx.platform, ctx.home, '.codeium', 'windsurf')],
+  buildEntry: (launch) => plainEntry(launch),
+  readEntry: (entry) => readPlainEntry(entry),
+  rewriteEntry: rewritePlainEntry,
+  inheritedEnv: sdkDefaultEnv,
+  reload: 'press the refresh button in Cascade → MCP servers (or restart Windsurf)',
+};

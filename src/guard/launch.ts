@@ -1,0 +1,60 @@
+/** @module The command line an IDE runs to start sphyr-mcp. */
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Launch, Platform } from '../../clients/types.js';
+
+export interface LaunchOptions {
+  platform: Platform;
+  /** The seed's `npx -y -p @sphyr/sdk sphyr-mcp` instead of node by absolute path. */
+  npx?: boolean;
+  /** SPHYR_CREDENTIAL and SPHYR_GATEWAY_URL written into the entry (only with --embed-credential). */
+  env?: Record<string, string>;
+  /** The node binary and sphyr-mcp script; default: this process's node and this package's bin. */
+  nodePath?: string;
+  scriptPath?: string;
+}
+
+/** This package's bin/sphyr-mcp.js, as an absolute path. */
+export function installedScript(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // dist/src/guard when built, src/guard when run from source (tests).
+  const built = path.resolve(here, '..', '..', '..', 'bin', 'sphyr-mcp.js');
+  return existsSync(built) ? built : path.resolve(here, '..', '..', 'bin', 'sphyr-mcp.js');
+}
+
+const NPX_ARGS = ['-y', '-p', '@sphyr/sdk', 'sphyr-mcp'];
+
+/**
+ * Node by absolute path on the installed script: GUI apps do not see nvm or brew PATHs, and an
+ * `npx` shim would run under whatever node the app finds first.
+ */
+export function sphyrLaunch(options: LaunchOptions): Launch {
+  const env = options.env ?? {};
+  if (options.npx) {
+    // Windows cannot spawn the npx.cmd shim without a shell.
+    return options.platform === 'win32'
+      ? { command: 'cmd', args: ['/c', 'npx', ...NPX_ARGS], env }
+      : { command: 'npx', args: NPX_ARGS, env };
+  }
+  return {
+    command: options.nodePath ?? process.execPath,
+    args: [options.scriptPath ?? installedScript()],
+    env,
+  };
+}
+
+/** Whether an entry's command line already runs sphyr-mcp (so --wrap-existing leaves it alone). */
+export function runsSphyrMcp(launch: Launch): boolean {
+  return [launch.command, ...launch.args].some((part) => /sphyr-mcp(\.js)?$/.test(part));
+}
+
+/** Wrap an upstream server: `sphyr-mcp -- <its command> <its args>`. */
+export function wrapLaunch(sphyr: Launch, upstream: Launch): Launch {
+  return {
+    command: sphyr.command,
+    args: [...sphyr.args, '--', upstream.command, ...upstream.args],
+    env: upstream.env,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * @module Plans the edits of `guard init` and `guard remove` file by file, without writing: read,
+ * parse in the client's dialect, set or undo entries, re-parse. A file that does not parse gets an
+ * error in its plan and is never written.
+ */
+
+import { realpath } from 'node:fs/promises';
+import type { Launch } from '../../clients/types.js';
+import { isSphyrError, SphyrConfigError, type SphyrError } from '../errors.js';
+import { editorFor } from './editors.js';
+import type { EntryUndo } from './format-editor.js';
+import { runsSphyrMcp, wrapLaunch } from './launch.js';
+import { type Snapshot, snapshot } from './safe-write.js';
+import type { StateEntry } from './state.js';
+import type { Target } from './targets.js';
+import { readStyle, withBom } from './text-style.js';
+
+export const ENTRY_NAME = 'sphyr';
+
+export interface PlannedChange {
+  name: string;
+  kind: 'sphyr' | 'wrapped';
+  undo: EntryUndo;
+  entry: Record<string, unknown>;
+}
+
+export interface FilePlan {
+  target: Target;
+  snap: Snapshot;
+  /** The new bytes; equal to `snap.raw` when nothing changes. */
+  after: string | undefined;
+  changes: PlannedChange[];
+  /** Entries of the state file this plan undoes (remove). */
+  undone: StateEntry[];
+  /** Remove: init created the file and nothing else is in it now, so it goes. */
+  deleteFile?: boolean;
+  error?: SphyrError;
+}
+
+export function changed(plan: FilePlan): boolean {
+  return !plan.error && (plan.after !== plan.snap.raw || plan.deleteFile === true);
+}
+
+async function load(target: Target): Promise<Snapshot> {
+  // Dotfile managers symlink configs: edit the file the link points at, keep the link.
+  const real = await realpath(target.local).catch(() => target.local);
+  return snapshot(real);
+}
+
+function fail(target: Target, snap: Snapshot, error: unknown): FilePlan {
+  const wrapped = isSphyrError(error)
+    ? new SphyrConfigError(error.code, `${target.file}: ${error.message.replace(`${target.local}: `, '')}`)
+    : new SphyrConfigError('config_edit_failed', `${target.file}: ${(error as Error).message}`);
+  return { target, snap, after: snap.raw, changes: [], undone: [], error: wrapped };
+}
+
+function serversOf(doc: Record<string, unknown>, key: readonly string[]): Record<string, unknown> {
+  let node: unknown = doc;
+  for (const k of key) node = (node as Record<string, unknown> | undefined)?.[k];
+  return typeof node === 'object' && node !== null && !Array.isArray(node)
+    ? (node as Record<string, unknown>)
+    : {};
+}
+
+/** `guard init` for one file: our entry set whole; with `wrapExisting`, other stdio servers wrapped. */
+export async function planInit(target: Target, launch: Launch, wrapExisting: boolean): Promise<FilePlan> {
+  let snap: Snapshot = { path: target.local, raw: undefined, mode: undefined };
+  try {
+    snap = await load(target);
+    const { client } = target;
+    const editor = editorFor(client.format);
+    const file = readStyle(snap.raw ?? '');
+    const doc = editor.parse(file.body);
+    const changes: PlannedChange[] = [];
+    const entry = client.buildEntry(launch);
+    let text = file.body;
+    const set = editor.set(text, client.serversKey, ENTRY_NAME, entry, file.style);
+    if (set.text !== text) changes.push({ name: ENTRY_NAME, kind: 'sphyr', undo: set.undo, entry });
+    text = set.text;
+    if (wrapExisting) {
+      for (const [name, value] of Object.entries(serversOf(doc, client.serversKey))) {
+        if (name === ENTRY_NAME) continue;
+        const upstream = client.readEntry(value);
+        if (
+          !upstream ||
+          typeof (value as { command?: unknown }).command !== 'string' ||
+          runsSphyrMcp(upstream)
+        )
+          continue;
+        const rewritten = client.rewriteEntry(value as Record<string, unknown>, wrapLaunch(launch, upstream));
+        const step = editor.set(text, client.serversKey, name, rewritten, file.style, {
+          only: ['command', 'args'],
+        });
+        changes.push({ name, kind: 'wrapped', undo: step.undo, entry: rewritten });
+        text = step.text;
+      }
+    }
+    editor.parse(text); // re-parsed before anything is written
+    return { target, snap, after: changes.length ? withBom(file, text) : snap.raw, changes, undone: [] };
+  } catch (error) {
+    return fail(target, snap, error);
+  }
+}
+
+/** `guard remove` for one file: undo what init recorded, newest first; else drop a `sphyr` entry. */
+export async function planRemove(target: Target, recorded: StateEntry[]): Promise<FilePlan> {
+  let snap: Snapshot = { path: target.local, raw: undefined, mode: undefined };
+  try {
+    snap = await load(target);
+    if (snap.raw === undefined) return { target, snap, after: undefined, changes: [], undone: recorded };
+    const { client } = target;
+    const editor = editorFor(client.format);
+    const file = readStyle(snap.raw);
+    const doc = editor.parse(file.body);
+    let text = file.body;
+    const steps = recorded.length
+      ? [...recorded].reverse()
+      : ENTRY_NAME in serversOf(doc, client.serversKey)
+        ? [{ name: ENTRY_NAME, undo: { previous: null } as EntryUndo, createdFile: false }]
+        : [];
+    for (const step of steps) text = editor.undo(text, client.serversKey, step.name, step.undo, file.style);
+    editor.parse(text);
+    const createdFile = recorded.some((r) => r.createdFile);
+    const deleteFile = createdFile && text.trim() === '';
+    return { target, snap, after: withBom(file, text), changes: [], undone: recorded, deleteFile };
+  } catch (error) {
+    return fail(target, snap, error);
+  }
+}

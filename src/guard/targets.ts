@@ -1,0 +1,82 @@
+/** @module Which clients are here and which of their config files to edit. */
+
+import { readdir, stat } from 'node:fs/promises';
+import { join } from '../../clients/common.js';
+import type { ClientAdapter, ConfigLocation } from '../../clients/types.js';
+import { type GuardHost, localPath } from './platform.js';
+
+export interface Target {
+  client: ClientAdapter;
+  label: string;
+  /** As the described platform spells it (shown to the user, kept in the state file). */
+  file: string;
+  /** Where it is on this machine. */
+  local: string;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Expand one `*` path segment against the folders that exist. */
+export async function expand(host: GuardHost, pattern: string): Promise<string[]> {
+  const sep = host.platform === 'win32' ? '\\' : '/';
+  const parts = pattern.split(sep);
+  const star = parts.findIndex((p) => p.includes('*'));
+  if (star === -1) return [pattern];
+  const parent = parts.slice(0, star).join(sep) || sep;
+  const [prefix, suffix] = (parts[star] as string).split('*') as [string, string];
+  let names: string[];
+  try {
+    names = await readdir(localPath(host, parent));
+  } catch {
+    return [];
+  }
+  const rest = parts.slice(star + 1);
+  return names
+    .filter((n) => n.startsWith(prefix) && n.endsWith(suffix) && n.length >= prefix.length + suffix.length)
+    .sort()
+    .map((n) => (rest.length ? join(host.platform, parent, n, ...rest) : join(host.platform, parent, n)));
+}
+
+export async function isDetected(host: GuardHost, client: ClientAdapter): Promise<boolean> {
+  for (const pattern of client.detectPaths(host)) {
+    for (const p of await expand(host, pattern)) if (await exists(localPath(host, p))) return true;
+  }
+  return false;
+}
+
+function parentOf(host: GuardHost, p: string): string {
+  const sep = host.platform === 'win32' ? '\\' : '/';
+  return p.slice(0, p.lastIndexOf(sep)) || sep;
+}
+
+/**
+ * The files to edit for one client: every location whose file exists or whose folder exists (the
+ * app has run there). `force` (the user named the client) falls back to creating the first one.
+ */
+export async function targetsFor(
+  host: GuardHost,
+  client: ClientAdapter,
+  locations: ConfigLocation[],
+  force: boolean,
+): Promise<Target[]> {
+  const found: Target[] = [];
+  for (const location of locations) {
+    for (const file of await expand(host, location.path)) {
+      const local = localPath(host, file);
+      if ((await exists(local)) || (await exists(localPath(host, parentOf(host, file))))) {
+        found.push({ client, label: location.label, file, local });
+      }
+    }
+  }
+  if (found.length === 0 && force) {
+    const first = locations.find((l) => !l.path.includes('*'));
+    if (first)
+      found.push({ client, label: first.label, file: first.path, local: localPath(host, first.path) });
+  }
+  return found;
+}
