@@ -79,7 +79,7 @@
  *   BENCH_MCP_COLD_N      cold starts per server in section 5 (default 10)
  *   BENCH_MCP_WARMUP      warm-up tool calls per arm in section 5 (default 50)
  *   BENCH_MCP_CALLS       recorded tool calls per arm in section 5 (default 500)
- *   BENCH_SECTIONS        comma list of relay,sign,log,sdk,mcp (default all)
+ *   BENCH_SECTIONS        comma list of relay,sign,log,sdk,mcp,guard (default all)
  *   BENCH_CLIENT          raw (default) or http: the load generator's transport
  *
  * Output: tables on stdout, and bench/results/latest.json + bench/results/latest.md.
@@ -104,6 +104,7 @@ import {
   verifySignedRequest,
 } from '../dist/src/signing/index.js';
 import { startBareProxy } from './bare-proxy.mjs';
+import { guardBench, renderGuard } from './guard.mjs';
 import { mcpBench } from './mcp.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -129,15 +130,17 @@ const SETTINGS = {
   mcpColdN: Math.floor(envNumber('BENCH_MCP_COLD_N', 10)),
   mcpWarmup: Math.floor(envNumber('BENCH_MCP_WARMUP', 50)),
   mcpCalls: Math.floor(envNumber('BENCH_MCP_CALLS', 500)),
-  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk,mcp').split(',').map((s) => s.trim()),
+  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk,mcp,guard').split(',').map((s) => s.trim()),
 };
 if (SETTINGS.concurrency.some((c) => !(c >= 1))) throw new Error('BENCH_CONCURRENCY must list integers ≥ 1');
 if (SETTINGS.sdkConcurrency.some((c) => !(c >= 1)))
   throw new Error('BENCH_SDK_CONCURRENCY must list integers ≥ 1');
-const UNKNOWN_SECTIONS = SETTINGS.sections.filter((s) => !['relay', 'sign', 'log', 'sdk', 'mcp'].includes(s));
+const UNKNOWN_SECTIONS = SETTINGS.sections.filter(
+  (s) => !['relay', 'sign', 'log', 'sdk', 'mcp', 'guard'].includes(s),
+);
 if (UNKNOWN_SECTIONS.length)
   throw new Error(
-    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk,mcp`,
+    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk,mcp,guard`,
   );
 
 const GOALS = {
@@ -1304,6 +1307,7 @@ direct = \`node …/server-everything/dist/index.js stdio\`; wrapped = \`sphyr-m
         `gateway warnings (${results.mcp.warnings.length}): ${results.mcp.warnings.slice(0, 3).join(' | ')}`,
       );
   }
+  if (results.guard) out.push(...renderGuard(results.guard, fmt));
   out.push(`\ntotal ${fmt(m.totalSeconds, 1)} s`);
   return `${out.join('\n')}\n`;
 }
@@ -1359,6 +1363,10 @@ async function main() {
     }
     if (SETTINGS.sections.includes('mcp')) {
       results.mcp = await mcpSection(tmpRoot);
+    }
+    if (SETTINGS.sections.includes('guard')) {
+      log('guard: init --dry-run and a 1 MB JSONC edit');
+      results.guard = await guardBench(tmpRoot, log);
     }
   } finally {
     await rm(tmpRoot, { recursive: true, force: true });

@@ -70,6 +70,7 @@ export function readPlainEntry(entry: unknown, envKey = 'env'): Launch | undefin
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
   const e = entry as Record<string, unknown>;
   if (typeof e.command !== 'string' || e.command === '') return undefined;
+  if (e.url !== undefined || e.serverUrl !== undefined) return undefined;
   if (e.type !== undefined && e.type !== 'stdio' && e.type !== 'local') return undefined;
   const args = Array.isArray(e.args) ? e.args.map(String) : [];
   return { command: e.command, args, env: stringRecord(e[envKey]) };

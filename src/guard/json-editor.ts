@@ -10,6 +10,7 @@ import {
   findNodeAtLocation,
   type Node,
   type ParseError,
+  parse as parseJsonc,
   parseTree,
   printParseErrorCode,
 } from 'jsonc-parser';
@@ -224,15 +225,30 @@ function propertyNode(object: Node, key: string): Node | undefined {
   return object.children?.find((p) => p.children?.[0]?.value === key);
 }
 
-function withoutEntry(doc: Record<string, unknown>, serversKey: readonly string[], name: string): unknown {
-  const copy = structuredClone(doc);
-  let node: unknown = copy;
-  for (const key of serversKey) {
-    if (typeof node !== 'object' || node === null) return copy;
-    node = (node as Record<string, unknown>)[key];
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Deep equality of two documents everywhere except at `path` (our entry). A parent that is missing
+ * on one side counts as an empty object: set may create `mcpServers`, undo removes it again.
+ */
+function equalOutside(a: unknown, b: unknown, path: readonly string[]): boolean {
+  const [head, ...rest] = path;
+  if (head === undefined) return true;
+  if ((a !== undefined && !isObject(a)) || (b !== undefined && !isObject(b))) return isDeepStrictEqual(a, b);
+  const left = a ?? {};
+  const right = b ?? {};
+  const keys = new Set([...Object.keys(left), ...Object.keys(right)]);
+  for (const key of keys) {
+    if (key === head) {
+      if (rest.length === 0) continue;
+      if (!equalOutside(left[key], right[key], rest)) return false;
+    } else if (!(key in left) || !(key in right) || !isDeepStrictEqual(left[key], right[key])) {
+      return false;
+    }
   }
-  if (typeof node === 'object' && node !== null) delete (node as Record<string, unknown>)[name];
-  return copy;
+  return true;
 }
 
 function entryOf(doc: Record<string, unknown>, serversKey: readonly string[], name: string): unknown {
@@ -260,29 +276,37 @@ function assertObjectPath(root: Node, path: readonly string[]): void {
 
 function makeEditor(strict: boolean): FormatEditor {
   const parse = (text: string): Record<string, unknown> => {
-    const root = parseStrictly(text, strict);
-    return root ? (plainValue(root) as Record<string, unknown>) : {};
+    if (text.trim() === '') return {};
+    if (strict) {
+      // The native parser is several times faster; jsonc-parser only explains a failure.
+      try {
+        const value: unknown = JSON.parse(text);
+        if (isObject(value)) return value;
+      } catch (error) {
+        parseStrictly(text, true);
+        throw new GuardParseError((error as Error).message, 1, 1);
+      }
+    }
+    const errors: ParseError[] = [];
+    const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true, allowEmptyContent: true });
+    if (errors.length || !isObject(value)) parseStrictly(text, strict);
+    return value as Record<string, unknown>;
   };
 
+  /** The safety net: the new text parses, reads back as written, and differs only in our entry. */
   const verify = (
-    before: string,
+    before: string | undefined,
     after: string,
     serversKey: readonly string[],
     name: string,
     want: unknown,
   ) => {
-    const a = parse(before);
+    const a = before ? parse(before) : {};
     const b = parse(after);
-    if (!isDeepStrictEqual(withoutEntry(a, serversKey, name), withoutEntry(b, serversKey, name))) {
-      // createdKeys may add an empty parent; compare with it removed too
-      const bare = withoutEntry(b, serversKey, name);
-      if (!isDeepStrictEqual(prune(bare, serversKey), prune(withoutEntry(a, serversKey, name), serversKey))) {
-        throw new Error(
-          'internal error: the edit would change more than the sphyr entry; nothing was written',
-        );
-      }
+    if (!equalOutside(a, b, [...serversKey, name])) {
+      throw new Error('internal error: the edit would change more than the sphyr entry; nothing was written');
     }
-    if (want !== undefined && !isDeepStrictEqual(entryOf(b, serversKey, name), want)) {
+    if (!isDeepStrictEqual(entryOf(b, serversKey, name), want)) {
       throw new Error('internal error: the edited entry does not read back as written; nothing was written');
     }
   };
@@ -356,7 +380,7 @@ function makeEditor(strict: boolean): FormatEditor {
         if (inserted.hollow !== undefined) undo.hollow = inserted.hollow;
       }
     }
-    verify(text, out, serversKey, name, want);
+    verify(root ? text : undefined, out, serversKey, name, want);
     return { text: out, undo };
   };
 
@@ -398,23 +422,6 @@ function onlyChildChain(root: Node, serversKey: readonly string[]): boolean {
     node = propertyNode(node, key)?.children?.[1];
   }
   return (node?.children ?? []).length === 1;
-}
-
-function prune(doc: unknown, serversKey: readonly string[]): unknown {
-  // Drop empty objects along the servers path (ones our edit may have created).
-  const copy = structuredClone(doc) as Record<string, unknown>;
-  const chain: Array<[Record<string, unknown>, string]> = [];
-  let node: unknown = copy;
-  for (const key of serversKey) {
-    if (typeof node !== 'object' || node === null) break;
-    chain.push([node as Record<string, unknown>, key]);
-    node = (node as Record<string, unknown>)[key];
-  }
-  for (const [parent, key] of chain.reverse()) {
-    const child = parent[key];
-    if (typeof child === 'object' && child !== null && Object.keys(child).length === 0) delete parent[key];
-  }
-  return copy;
 }
 
 /** Strict JSON: Claude Desktop, Claude Code, Cursor, Windsurf, Antigravity… */

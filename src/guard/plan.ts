@@ -68,9 +68,8 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
   try {
     snap = await load(target);
     const { client } = target;
-    const editor = editorFor(client.format);
+    const editor = await editorFor(client.format);
     const file = readStyle(snap.raw ?? '');
-    const doc = editor.parse(file.body);
     const changes: PlannedChange[] = [];
     const entry = client.buildEntry(launch);
     let text = file.body;
@@ -78,6 +77,7 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
     if (set.text !== text) changes.push({ name: ENTRY_NAME, kind: 'sphyr', undo: set.undo, entry });
     text = set.text;
     if (wrapExisting) {
+      const doc = editor.parse(file.body);
       for (const [name, value] of Object.entries(serversOf(doc, client.serversKey))) {
         if (name === ENTRY_NAME) continue;
         const upstream = client.readEntry(value);
@@ -95,7 +95,7 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
         text = step.text;
       }
     }
-    editor.parse(text); // re-parsed before anything is written
+    // Every set above re-parsed its result and compared it with the original before returning.
     return { target, snap, after: changes.length ? withBom(file, text) : snap.raw, changes, undone: [] };
   } catch (error) {
     return fail(target, snap, error);
@@ -109,7 +109,7 @@ export async function planRemove(target: Target, recorded: StateEntry[]): Promis
     snap = await load(target);
     if (snap.raw === undefined) return { target, snap, after: undefined, changes: [], undone: recorded };
     const { client } = target;
-    const editor = editorFor(client.format);
+    const editor = await editorFor(client.format);
     const file = readStyle(snap.raw);
     const doc = editor.parse(file.body);
     let text = file.body;

@@ -186,7 +186,8 @@ export async function status(
     for (const t of targets) {
       try {
         const snap = await snapshot(t.local);
-        const doc = snap.raw === undefined ? {} : editorFor(client.format).parse(readStyle(snap.raw).body);
+        const doc =
+          snap.raw === undefined ? {} : (await editorFor(client.format)).parse(readStyle(snap.raw).body);
         let node: unknown = doc;
         for (const k of client.serversKey) node = (node as Record<string, unknown> | undefined)?.[k];
         const entry = (node as Record<string, unknown> | undefined)?.[ENTRY_NAME];

@@ -71,7 +71,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       const { sphyrLaunch } = await import('../../guard/launch.js');
       const { planInitAll, applyPlans } = await import('../../guard/run.js');
       const { changed } = await import('../../guard/plan.js');
-      const { createTwoFilesPatch } = await import('diff');
+      const { unifiedDiff } = await import('../../guard/unified-diff.js');
       let env: Record<string, string> = {};
       if (opts.embedCredential) {
         const settings = await readClientSettings({ home: io.home, env: io.env });
@@ -108,14 +108,10 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       for (const p of todo) {
         io.out(
           redact(
-            createTwoFilesPatch(
-              p.target.file,
-              p.target.file,
-              p.snap.raw ?? '',
-              p.after ?? '',
+            unifiedDiff(p.target.file, p.snap.raw ?? '', p.after ?? '', [
               p.snap.raw === undefined ? '(new file)' : '(current)',
               '(after guard init)',
-            ),
+            ]),
           ),
         );
       }
@@ -158,7 +154,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       const h = await host(io);
       const { planRemoveAll, applyPlans } = await import('../../guard/run.js');
       const { changed } = await import('../../guard/plan.js');
-      const { createTwoFilesPatch } = await import('diff');
+      const { unifiedDiff } = await import('../../guard/unified-diff.js');
       const plans = await planRemoveAll(h, { clients: opts.client ?? [], project: opts.project });
       const failed = plans.filter((p) => p.error);
       for (const p of failed)
@@ -167,14 +163,10 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       for (const p of todo) {
         io.out(
           redact(
-            createTwoFilesPatch(
-              p.target.file,
-              p.target.file,
-              p.snap.raw ?? '',
-              p.deleteFile ? '' : (p.after ?? ''),
+            unifiedDiff(p.target.file, p.snap.raw ?? '', p.deleteFile ? '' : (p.after ?? ''), [
               '(current)',
               p.deleteFile ? '(deleted)' : '(after guard remove)',
-            ),
+            ]),
           ),
         );
       }
@@ -261,7 +253,8 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       io.err(`Edit ${paths.join(' or ')} and add:`);
       const eol = { eol: '\n' as const, indent: '  ' };
       io.out(
-        editorFor(client.format).set('', client.serversKey, 'sphyr', client.buildEntry(launch), eol).text,
+        (await editorFor(client.format)).set('', client.serversKey, 'sphyr', client.buildEntry(launch), eol)
+          .text,
       );
       io.err(`Then ${client.reload}.`);
     });
@@ -286,7 +279,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
         try {
           const snap = await snapshot(t.local);
           if (snap.raw === undefined) continue;
-          let node: unknown = editorFor(t.client.format).parse(readStyle(snap.raw).body);
+          let node: unknown = (await editorFor(t.client.format)).parse(readStyle(snap.raw).body);
           for (const k of t.client.serversKey) node = (node as Record<string, unknown> | undefined)?.[k];
           entry = (node as Record<string, unknown> | undefined)?.sphyr;
         } catch (error) {
