@@ -29,11 +29,17 @@ function timeSpawn(args, env) {
 /** A home where all thirteen clients are installed, each with a config like a user's. */
 export async function realisticHome(home) {
   const servers = Object.fromEntries(
-    Array.from({ length: 8 }, (_, i) => [`server-${i}`, { command: 'npx', args: ['-y', `mcp-server-${i}`], env: { TOKEN: 'x'.repeat(20) } }]),
+    Array.from({ length: 8 }, (_, i) => [
+      `server-${i}`,
+      { command: 'npx', args: ['-y', `mcp-server-${i}`], env: { TOKEN: 'x'.repeat(20) } },
+    ]),
   );
   const json = (extra) => `${JSON.stringify({ ...extra, mcpServers: servers }, null, 2)}\n`;
   const projects = Object.fromEntries(
-    Array.from({ length: 200 }, (_, i) => [`/home/me/src/project-${i}`, { allowedTools: [], history: Array(10).fill({ display: 'ls -la' }), mcpServers: {} }]),
+    Array.from({ length: 200 }, (_, i) => [
+      `/home/me/src/project-${i}`,
+      { allowedTools: [], history: Array(10).fill({ display: 'ls -la' }), mcpServers: {} },
+    ]),
   );
   const files = {
     '.config/Claude/claude_desktop_config.json': json({ preferences: { sidebarMode: 'chat' } }),
@@ -45,7 +51,10 @@ export async function realisticHome(home) {
     '.config/zed/settings.json': `// Zed settings\n{\n  "theme": "One Dark",\n  "context_servers": ${JSON.stringify(servers, null, 2).replace(/\n/g, '\n  ')},\n}\n`,
     '.codeium/windsurf/mcp_config.json': json({}),
     '.codex/config.toml': `# Codex\nmodel = "o3"\n\n${Object.keys(servers)
-      .map((n) => `[mcp_servers.${n}] # ${n}\ncommand = "npx"\nargs = ["-y", "${n}"]\n\n[mcp_servers.${n}.env]\nTOKEN = "x"\n`)
+      .map(
+        (n) =>
+          `[mcp_servers.${n}] # ${n}\ncommand = "npx"\nargs = ["-y", "${n}"]\n\n[mcp_servers.${n}.env]\nTOKEN = "x"\n`,
+      )
       .join('\n')}`,
     '.gemini/config/mcp_config.json': json({}),
     '.gemini/antigravity/mcp_config.json': json({}),
@@ -69,7 +78,9 @@ function bigJsonc() {
   while (parts.join('').length < 1_000_000) {
     const chunk = [];
     for (let j = 0; j < 200; j += 1, i += 1) {
-      chunk.push(`  // setting ${i}\n  "key_${i}": { "enabled": true, "values": [1, 2, 3], "name": "value ${i}" },\n`);
+      chunk.push(
+        `  // setting ${i}\n  "key_${i}": { "enabled": true, "values": [1, 2, 3], "name": "value ${i}" },\n`,
+      );
     }
     parts.push(chunk.join(''));
   }
@@ -93,7 +104,10 @@ export async function guardBench(tmpRoot, log) {
   log(`guard: dry run over ${files} files`);
   const { jsoncEditor } = await import(path.join(ROOT, 'dist', 'src', 'guard', 'json-editor.js'));
   const text = bigJsonc();
-  const entry = { command: '/usr/local/bin/node', args: ['/usr/local/lib/node_modules/@sphyr/sdk/bin/sphyr-mcp.js'] };
+  const entry = {
+    command: '/usr/local/bin/node',
+    args: ['/usr/local/lib/node_modules/@sphyr/sdk/bin/sphyr-mcp.js'],
+  };
   const style = { eol: '\n', indent: '  ' };
   const editMs = [];
   const parseMs = [];
