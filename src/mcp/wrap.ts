@@ -21,6 +21,14 @@ export interface WrapOptions {
   failOpen: boolean;
 }
 
+function needsWindowsShell(command: string): boolean {
+  return process.platform === 'win32' && !/\.(exe|com)$/i.test(command);
+}
+
+function quoteForCmd(arg: string): string {
+  return /[\s"&|<>^]/.test(arg) ? `"${arg.replace(/"/g, '""')}"` : arg;
+}
+
 function timedOut(error: unknown): boolean {
   return (error as Error)?.name === 'TimeoutError';
 }
@@ -67,10 +75,15 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
   let reinitDone: (() => void) | undefined;
 
   const startChild = () => {
-    const proc = spawn(options.command, options.args, {
-      env: { ...process.env, ...options.sphyrEnv, NODE_OPTIONS: withImport(process.env.NODE_OPTIONS) },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const env = { ...process.env, ...options.sphyrEnv, NODE_OPTIONS: withImport(process.env.NODE_OPTIONS) };
+    // Windows cannot spawn npx.cmd-style shims without a shell; IDEs list them by bare name.
+    const proc = needsWindowsShell(options.command)
+      ? spawn([options.command, ...options.args].map(quoteForCmd).join(' '), {
+          env,
+          shell: true,
+          stdio: ['pipe', 'pipe', 'inherit'],
+        })
+      : spawn(options.command, options.args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
     const transport = new SphyrStdioServerTransport(proc.stdout, proc.stdin, undefined, false);
     transport.onerror = (error) =>
       ctx.log('warn', `upstream printed something that is not JSON-RPC: ${error.message}`);
