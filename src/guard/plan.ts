@@ -49,9 +49,15 @@ async function load(target: Target): Promise<Snapshot> {
 
 function fail(target: Target, snap: Snapshot, error: unknown): FilePlan {
   const wrapped = isSphyrError(error)
-    ? new SphyrConfigError(error.code, `${target.file}: ${error.message.replace(`${target.local}: `, '')}`)
+    ? new SphyrConfigError(error.code, prefixed(target, error.message))
     : new SphyrConfigError('config_edit_failed', `${target.file}: ${(error as Error).message}`);
   return { target, snap, after: snap.raw, changes: [], undone: [], error: wrapped };
+}
+
+/** Every message names the file once, as the user's platform spells it. */
+function prefixed(target: Target, message: string): string {
+  const bare = message.startsWith(`${target.local}: `) ? message.slice(target.local.length + 2) : message;
+  return bare.includes(target.local) || bare.includes(target.file) ? bare : `${target.file}: ${bare}`;
 }
 
 function serversOf(doc: Record<string, unknown>, key: readonly string[]): Record<string, unknown> {

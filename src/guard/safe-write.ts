@@ -44,6 +44,13 @@ export async function snapshot(file: string): Promise<Snapshot> {
 
 /** Fails before anything is written if the file (or its folder, for a new file) cannot be written. */
 export async function assertWritable(snap: Snapshot): Promise<void> {
+  // A file without its owner's write bit says "do not touch", even to root (whose access() says yes).
+  if (snap.raw !== undefined && snap.mode !== undefined && (snap.mode & 0o200) === 0) {
+    throw new SphyrConfigError(
+      'config_read_only',
+      `${snap.path} is read-only; make it writable (chmod u+w) or skip this client with --client`,
+    );
+  }
   const target =
     snap.raw === undefined ? nearestExisting(path.dirname(snap.path)) : Promise.resolve(snap.path);
   const where = await target;
