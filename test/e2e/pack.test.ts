@@ -63,5 +63,14 @@ describe('npm pack', () => {
     const mcp = await run(path.join(app, 'node_modules', '.bin', 'sphyr-mcp'), ['--version'], { cwd: app });
     expect(mcp.stderr.trim()).toBe(version.stdout.trim());
     expect(mcp.stdout).toBe(''); // stdout is reserved for JSON-RPC
+    // guard init points IDEs at the installed sphyr-mcp, by absolute path, run by this node.
+    const dry = await run(bin, ['guard', 'init', '--dry-run', '--client', 'cursor'], {
+      cwd: app,
+      env: { PATH: process.env.PATH, HOME: path.join(app, 'home') },
+    });
+    expect(dry.stdout).toContain(JSON.stringify(process.execPath));
+    expect(dry.stdout).toContain(
+      JSON.stringify(path.join(app, 'node_modules', '@sphyr', 'sdk', 'bin', 'sphyr-mcp.js')),
+    );
   }, 300_000);
 });
