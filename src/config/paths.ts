@@ -1,5 +1,4 @@
 import path from 'node:path';
-import envPaths from 'env-paths';
 
 /** Where things live, as a pure function of the injected platform facts. */
 export interface PlatformFacts {
@@ -13,6 +12,9 @@ export function localConfigPath(facts: PlatformFacts): string {
 }
 
 /** The gateway's default data dir: `SPHYR_DATA_DIR`, else the OS data dir for "sphyr" (env-paths). */
-export function defaultDataDir(env: Readonly<Record<string, string | undefined>>): string {
-  return env.SPHYR_DATA_DIR || envPaths('sphyr', { suffix: '' }).data;
+export async function defaultDataDir(env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  if (env.SPHYR_DATA_DIR) return env.SPHYR_DATA_DIR;
+  // Loaded here, not at the top: every CLI command imports this file, few need the default.
+  const { default: envPaths } = await import('env-paths');
+  return envPaths('sphyr', { suffix: '' }).data;
 }

@@ -13,6 +13,7 @@ import {
   parse as parseJsonc,
   parseTree,
   printParseErrorCode,
+  visit,
 } from 'jsonc-parser';
 
 // jsonc-parser's SyntaxKind is a const enum, which verbatimModuleSyntax cannot import.
@@ -41,6 +42,80 @@ const PROBLEMS: Partial<Record<ReturnType<typeof printParseErrorCode>, string>> 
 function position(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset);
   return { line: before.split('\n').length, column: offset - before.lastIndexOf('\n') };
+}
+
+/**
+ * jsonc-parser's parseTree, building nodes only along `target` (and inside it): a 1 MB
+ * ~/.claude.json keeps its `projects` unallocated. Offsets of skipped values are still exact.
+ * Call only on text already validated: errors inside skipped values are not reported here.
+ */
+function pathTree(text: string, target: readonly string[], strict: boolean): Node | undefined {
+  const related = (path: ReadonlyArray<string | number>) => {
+    const n = Math.min(path.length, target.length);
+    for (let i = 0; i < n; i += 1) if (path[i] !== target[i]) return false;
+    return true;
+  };
+  // jsonc-parser's Node is read-only; this is the same shape, built here.
+  interface TreeNode {
+    type: Node['type'];
+    offset: number;
+    length: number;
+    parent?: TreeNode | undefined;
+    children?: TreeNode[];
+    value?: unknown;
+    colonOffset?: number;
+  }
+  let current: TreeNode = { type: 'array', offset: -1, length: -1, children: [] };
+  const complete = (end: number) => {
+    if (current.type === 'property') {
+      current.length = end - current.offset;
+      current = current.parent as TreeNode;
+    }
+  };
+  const add = (node: TreeNode) => {
+    current.children?.push(node);
+    return node;
+  };
+  const begin =
+    (type: 'object' | 'array') =>
+    (offset: number, _l: number, _a: number, _b: number, path: () => Array<string | number>) => {
+      current = add({ type, offset, length: -1, parent: current, children: [] });
+      return related(path());
+    };
+  const end = (offset: number, length: number) => {
+    complete(offset + length);
+    current.length = offset + length - current.offset;
+    current = current.parent as TreeNode;
+    complete(offset + length);
+  };
+  visit(
+    text,
+    {
+      onObjectBegin: begin('object'),
+      onObjectProperty: (name: string, offset: number, length: number) => {
+        current = add({ type: 'property', offset, length: -1, parent: current, children: [] });
+        current.children?.push({ type: 'string', value: name, offset, length, parent: current });
+      },
+      onObjectEnd: end,
+      onArrayBegin: begin('array'),
+      onArrayEnd: end,
+      onLiteralValue: (value: unknown, offset: number, length: number) => {
+        const type = value === null ? 'null' : (typeof value as 'string' | 'number' | 'boolean');
+        add({ type, offset, length, parent: current, value });
+        complete(offset + length);
+      },
+      onSeparator: (sep: string, offset: number) => {
+        if (current.type === 'property') {
+          if (sep === ':') current.colonOffset = offset;
+          else if (sep === ',') complete(offset);
+        }
+      },
+    },
+    { disallowComments: strict, allowTrailingComma: !strict, allowEmptyContent: true },
+  );
+  const root = current.children?.[0];
+  if (root) root.parent = undefined;
+  return root as Node | undefined;
 }
 
 function parseStrictly(text: string, strict: boolean): Node | undefined {
@@ -295,13 +370,13 @@ function makeEditor(strict: boolean): FormatEditor {
 
   /** The safety net: the new text parses, reads back as written, and differs only in our entry. */
   const verify = (
-    before: string | undefined,
+    before: Record<string, unknown>,
     after: string,
     serversKey: readonly string[],
     name: string,
     want: unknown,
   ) => {
-    const a = before ? parse(before) : {};
+    const a = before;
     const b = parse(after);
     if (!equalOutside(a, b, [...serversKey, name])) {
       throw new Error('internal error: the edit would change more than the sphyr entry; nothing was written');
@@ -311,8 +386,15 @@ function makeEditor(strict: boolean): FormatEditor {
     }
   };
 
+  /** Validate the whole text, then build the nodes our edit needs. */
+  const load = (text: string, target: readonly string[]) => {
+    const doc = parse(text);
+    return { doc, root: text.trim() === '' ? undefined : pathTree(text, target, strict) };
+  };
+
   const set: FormatEditor['set'] = (text, serversKey, name, value, style, options: SetOptions = {}) => {
-    const root = parseStrictly(text, strict);
+    const target = [...serversKey, name];
+    const { doc: before, root } = load(text, target);
     let out: string;
     const undo: EntryUndo = { previous: null };
     let want: unknown = value;
@@ -340,7 +422,7 @@ function makeEditor(strict: boolean): FormatEditor {
           want = { ...current };
           for (const key of options.only) {
             (want as Record<string, unknown>)[key] = value[key];
-            const tree = parseStrictly(out, strict) as Node;
+            const tree = pathTree(out, target, strict) as Node;
             const entry = findNodeAtLocation(tree, [...serversKey, name]) as Node;
             const prop = propertyNode(entry, key);
             const node = prop?.children?.[1];
@@ -380,12 +462,12 @@ function makeEditor(strict: boolean): FormatEditor {
         if (inserted.hollow !== undefined) undo.hollow = inserted.hollow;
       }
     }
-    verify(root ? text : undefined, out, serversKey, name, want);
+    verify(before, out, serversKey, name, want);
     return { text: out, undo };
   };
 
   const undoSet: FormatEditor['undo'] = (text, serversKey, name, undo, _style) => {
-    const root = parseStrictly(text, strict);
+    const { root } = load(text, [...serversKey, name]);
     if (!root) return text;
     const entry = findNodeAtLocation(root, [...serversKey, name]);
     if (!entry) return text; // already gone: nothing of ours to undo

@@ -5,7 +5,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, readFileSync, statSync } from 'node:fs';
 import { access, chmod, copyFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SphyrConfigError } from '../errors.js';
@@ -18,22 +18,22 @@ export interface Snapshot {
 }
 
 export async function snapshot(file: string): Promise<Snapshot> {
-  let info: Awaited<ReturnType<typeof stat>>;
+  let info: ReturnType<typeof statSync>;
   try {
-    info = await stat(file);
+    info = statSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { path: file, raw: undefined, mode: undefined };
     throw new SphyrConfigError('config_unreadable', `${file}: cannot read it (${code})`);
   }
-  if (info.isDirectory()) {
+  if (info?.isDirectory()) {
     throw new SphyrConfigError(
       'config_is_directory',
       `${file} is a directory, not a config file; move it aside and run again`,
     );
   }
   try {
-    return { path: file, raw: await readFile(file, 'utf8'), mode: info.mode & 0o777 };
+    return { path: file, raw: readFileSync(file, 'utf8'), mode: (info?.mode ?? 0) & 0o777 };
   } catch (error) {
     throw new SphyrConfigError(
       'config_unreadable',

@@ -5,7 +5,6 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { SphyrConfigError } from '../errors.js';
 import type { EntryUndo } from './format-editor.js';
 import { type GuardHost, localPath } from './platform.js';
@@ -58,5 +57,7 @@ export async function readState(host: GuardHost): Promise<GuardState> {
 export async function writeState(host: GuardHost, state: GuardState): Promise<void> {
   const file = statePath(host);
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  // Loaded on write only: a dry run never needs it.
+  const { default: writeFileAtomic } = await import('write-file-atomic');
   await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }

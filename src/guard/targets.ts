@@ -1,6 +1,6 @@
 /** @module Which clients are here and which of their config files to edit. */
 
-import { readdir, stat } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from '../../clients/common.js';
 import type { ClientAdapter, ConfigLocation } from '../../clients/types.js';
 import { type GuardHost, localPath } from './platform.js';
@@ -14,11 +14,9 @@ export interface Target {
   local: string;
 }
 
+// Synchronous on purpose: dozens of tiny probes, and a thread-pool round trip each cost more than the probe.
 async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
+  return existsSync(p);
 }
 
 /** Expand one `*` path segment against the folders that exist. */
@@ -31,7 +29,7 @@ export async function expand(host: GuardHost, pattern: string): Promise<string[]
   const [prefix, suffix] = (parts[star] as string).split('*') as [string, string];
   let names: string[];
   try {
-    names = await readdir(localPath(host, parent));
+    names = readdirSync(localPath(host, parent));
   } catch {
     return [];
   }

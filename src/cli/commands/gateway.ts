@@ -34,7 +34,7 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
       const { DEFAULT_POLICY, loadPolicyFile } = await import('../../policy/index.js');
       try {
         const policy = opts.policy ? await loadPolicyFile(opts.policy) : DEFAULT_POLICY;
-        const dataDir = opts.dataDir ?? defaultDataDir(io.env);
+        const dataDir = opts.dataDir ?? (await defaultDataDir(io.env));
         const running = await startGateway({
           host: opts.host,
           port: opts.port,

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { codexForwarded } from '../../../clients/codex.js';
 import { CLIENTS, clientById } from '../../../clients/index.js';
 import type { Launch, Platform } from '../../../clients/types.js';
-import { readClientSettings } from '../../config/local-config.js';
 import { SphyrConfigError } from '../../errors.js';
 import type { CliIo } from '../io.js';
 
@@ -74,6 +73,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       const { unifiedDiff } = await import('../../guard/unified-diff.js');
       let env: Record<string, string> = {};
       if (opts.embedCredential) {
+        const { readClientSettings } = await import('../../config/local-config.js');
         const settings = await readClientSettings({ home: io.home, env: io.env });
         if (!settings.credential) {
           throw new SphyrConfigError(

@@ -27,7 +27,7 @@ export function registerLog(program: Command, io: CliIo, setExit: (code: number)
     .option('--json', 'one JSON record per line')
     .option('--data-dir <dir>', "the gateway's data dir")
     .action(async (opts: { lines: number; json?: boolean; dataDir?: string }) => {
-      const store = await openStore(opts.dataDir ?? defaultDataDir(io.env));
+      const store = await openStore(opts.dataDir ?? (await defaultDataDir(io.env)));
       try {
         const records = (await store.query({ limit: opts.lines })).reverse();
         for (const r of records) io.out(opts.json ? JSON.stringify(r) : line(r));
@@ -42,7 +42,7 @@ export function registerLog(program: Command, io: CliIo, setExit: (code: number)
     .option('--json', 'the result as JSON on stdout')
     .option('--data-dir <dir>', "the gateway's data dir")
     .action(async (opts: { json?: boolean; dataDir?: string }) => {
-      const store = await openStore(opts.dataDir ?? defaultDataDir(io.env));
+      const store = await openStore(opts.dataDir ?? (await defaultDataDir(io.env)));
       try {
         const result = await store.verify();
         if (opts.json) io.out(JSON.stringify(result));
