@@ -1,6 +1,6 @@
 /** @module The command line an IDE runs to start sphyr-mcp. */
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Launch, Platform } from '../../clients/types.js';
@@ -16,12 +16,21 @@ export interface LaunchOptions {
   scriptPath?: string;
 }
 
-/** This package's bin/sphyr-mcp.js, as an absolute path. */
+/**
+ * This package's bin/sphyr-mcp.js, as an absolute path: found by walking up to our package.json,
+ * since this code runs from src/ (tests), dist/src/ or the bundled dist/cli/.
+ */
 export function installedScript(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // dist/src/guard when built, src/guard when run from source (tests).
-  const built = path.resolve(here, '..', '..', '..', 'bin', 'sphyr-mcp.js');
-  return existsSync(built) ? built : path.resolve(here, '..', '..', 'bin', 'sphyr-mcp.js');
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && /"name":\s*"@sphyr\/sdk"/.test(readFileSync(manifest, 'utf8'))) {
+      return path.join(dir, 'bin', 'sphyr-mcp.js');
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the @sphyr/sdk package that holds this file');
+    dir = parent;
+  }
 }
 
 const NPX_ARGS = ['-y', '-p', '@sphyr/sdk', 'sphyr-mcp'];
