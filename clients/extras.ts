@@ -85,3 +85,56 @@ export const cline: ClientAdapter = {
   inheritedEnv: sdkDefaultEnv,
   reload: 'open Cline → MCP Servers and restart sphyr (Cline watches the file)',
 };
+
+/**
+ * opencode: `mcp.<name>` in ~/.config/opencode/opencode.jsonc (when that exists) or opencode.json;
+ * a local server is `{type: "local", command: [bin, ...args], environment}`.
+ */
+export const opencode: ClientAdapter = {
+  id: 'opencode',
+  displayName: 'opencode',
+  format: 'jsonc',
+  serversKey: ['mcp'],
+  configPaths(ctx) {
+    const dir = join(
+      ctx.platform,
+      ctx.env.XDG_CONFIG_HOME || join(ctx.platform, ctx.home, '.config'),
+      'opencode',
+    );
+    return [
+      { path: join(ctx.platform, dir, 'opencode.jsonc'), label: 'user', group: 'config' },
+      { path: join(ctx.platform, dir, 'opencode.json'), label: 'user', group: 'config' },
+    ];
+  },
+  projectPaths: (dir, platform) => [
+    { path: join(platform, dir, 'opencode.jsonc'), label: 'project', group: 'config' },
+    { path: join(platform, dir, 'opencode.json'), label: 'project', group: 'config' },
+  ],
+  detectPaths: (ctx) => [
+    join(ctx.platform, ctx.env.XDG_CONFIG_HOME || join(ctx.platform, ctx.home, '.config'), 'opencode'),
+  ],
+  buildEntry(launch) {
+    const entry: Record<string, unknown> = {
+      type: 'local',
+      command: [launch.command, ...launch.args],
+      enabled: true,
+    };
+    if (Object.keys(launch.env).length > 0) entry.environment = launch.env;
+    return entry;
+  },
+  readEntry(entry) {
+    const e = entry as { type?: unknown; command?: unknown; environment?: unknown } | null;
+    if (e?.type !== 'local' || !Array.isArray(e.command) || typeof e.command[0] !== 'string')
+      return undefined;
+    const [command, ...args] = e.command.map(String) as [string, ...string[]];
+    const env: Record<string, string> = {};
+    if (typeof e.environment === 'object' && e.environment !== null) {
+      for (const [k, v] of Object.entries(e.environment)) env[k] = String(v);
+    }
+    return { command, args, env };
+  },
+  launchKeys: ['command'],
+  rewriteEntry: (entry, launch) => ({ ...entry, command: [launch.command, ...launch.args] }),
+  inheritedEnv: sdkDefaultEnv,
+  reload: 'restart opencode',
+};

@@ -5,7 +5,7 @@ import { claudeCode } from './claude-code.js';
 import { claudeDesktop } from './claude-desktop.js';
 import { codex } from './codex.js';
 import { cursor } from './cursor.js';
-import { cline, geminiCli, junie, lmStudio } from './extras.js';
+import { cline, geminiCli, junie, lmStudio, opencode } from './extras.js';
 import type { ClientAdapter } from './types.js';
 import { vscode, vscodeInsiders } from './vscode.js';
 import { windsurf } from './windsurf.js';
@@ -25,6 +25,7 @@ export const CLIENTS: readonly ClientAdapter[] = [
   cline,
   lmStudio,
   junie,
+  opencode,
 ];
 
 export function clientById(id: string): ClientAdapter | undefined {

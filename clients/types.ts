@@ -30,6 +30,11 @@ export interface ConfigLocation {
   path: string;
   /** Shown beside the path: "user", "profile", "1.x", "MSIX"… */
   label: string;
+  /**
+   * Locations sharing a group are alternatives (opencode.jsonc or opencode.json): the first that
+   * exists is used, or the last one when none does.
+   */
+  group?: string;
 }
 
 export interface ClientAdapter {
@@ -48,6 +53,8 @@ export interface ClientAdapter {
   buildEntry(launch: Launch): Record<string, unknown>;
   /** Read a stdio entry back (for doctor and --wrap-existing); undefined for remote or odd entries. */
   readEntry(entry: unknown): Launch | undefined;
+  /** The keys of an entry that hold its command line (what --wrap-existing rewrites). Default: command, args. */
+  launchKeys?: readonly string[];
   /** Rewrite an existing stdio entry to launch `launch`, keeping every other field. */
   rewriteEntry(entry: Record<string, unknown>, launch: Launch): Record<string, unknown>;
   /** Env variables the client passes to a stdio server besides the entry's `env` (its allowlist). */

@@ -87,15 +87,13 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
       for (const [name, value] of Object.entries(serversOf(doc, client.serversKey))) {
         if (name === ENTRY_NAME) continue;
         const upstream = client.readEntry(value);
-        if (
-          !upstream ||
-          typeof (value as { command?: unknown }).command !== 'string' ||
-          runsSphyrMcp(upstream)
-        )
-          continue;
+        // A Zed legacy entry nests {path, args} under `command`: not rewritten in place.
+        const command = (value as { command?: unknown }).command;
+        const nested = typeof command === 'object' && command !== null && !Array.isArray(command);
+        if (!upstream || nested || runsSphyrMcp(upstream)) continue;
         const rewritten = client.rewriteEntry(value as Record<string, unknown>, wrapLaunch(launch, upstream));
         const step = editor.set(text, client.serversKey, name, rewritten, file.style, {
-          only: ['command', 'args'],
+          only: client.launchKeys ?? ['command', 'args'],
         });
         changes.push({ name, kind: 'wrapped', undo: step.undo, entry: rewritten });
         text = step.text;

@@ -63,7 +63,21 @@ export async function targetsFor(
   force: boolean,
 ): Promise<Target[]> {
   const found: Target[] = [];
+  const groups = new Set<string>();
   for (const location of locations) {
+    if (location.group) {
+      if (groups.has(location.group)) continue;
+      groups.add(location.group);
+      const members = locations.filter((l) => l.group === location.group);
+      const chosen =
+        members.find((l) => existsSync(localPath(host, l.path))) ??
+        (members[members.length - 1] as ConfigLocation);
+      const local = localPath(host, chosen.path);
+      if (existsSync(local) || existsSync(localPath(host, parentOf(host, chosen.path)))) {
+        found.push({ client, label: chosen.label, file: chosen.path, local });
+      }
+      continue;
+    }
     for (const file of await expand(host, location.path)) {
       const local = localPath(host, file);
       if ((await exists(local)) || (await exists(localPath(host, parentOf(host, file))))) {
@@ -72,7 +86,8 @@ export async function targetsFor(
     }
   }
   if (found.length === 0 && force) {
-    const first = locations.find((l) => !l.path.includes('*'));
+    const lastOfGroup = (l: ConfigLocation) => l === locations.filter((m) => m.group === l.group).at(-1);
+    const first = locations.find((l) => !l.path.includes('*') && (l.group === undefined || lastOfGroup(l)));
     if (first)
       found.push({ client, label: first.label, file: first.path, local: localPath(host, first.path) });
   }

@@ -477,6 +477,36 @@ const PATH_CASES: Record<string, PathCase[]> = {
       detect: [`${WIN_HOME}\\.junie`],
     },
   ],
+  opencode: [
+    {
+      name: 'Linux: opencode.jsonc or opencode.json, one group',
+      platform: 'linux',
+      config: [
+        { path: '/home/ann/.config/opencode/opencode.jsonc', label: 'user', group: 'config' },
+        { path: '/home/ann/.config/opencode/opencode.json', label: 'user', group: 'config' },
+      ],
+      detect: ['/home/ann/.config/opencode'],
+    },
+    {
+      name: 'Linux with XDG_CONFIG_HOME',
+      platform: 'linux',
+      env: { XDG_CONFIG_HOME: '/xdg' },
+      config: [
+        { path: '/xdg/opencode/opencode.jsonc', label: 'user', group: 'config' },
+        { path: '/xdg/opencode/opencode.json', label: 'user', group: 'config' },
+      ],
+      detect: ['/xdg/opencode'],
+    },
+    {
+      name: 'Windows: also under .config in the profile',
+      platform: 'win32',
+      config: [
+        { path: `${WIN_HOME}\\.config\\opencode\\opencode.jsonc`, label: 'user', group: 'config' },
+        { path: `${WIN_HOME}\\.config\\opencode\\opencode.json`, label: 'user', group: 'config' },
+      ],
+      detect: [`${WIN_HOME}\\.config\\opencode`],
+    },
+  ],
 };
 
 const PROJECT_CASES: Record<string, Record<'posix' | 'win32', ConfigLocation[]>> = {
@@ -519,6 +549,16 @@ const PROJECT_CASES: Record<string, Record<'posix' | 'win32', ConfigLocation[]>>
   junie: {
     posix: [{ path: '/src/app/.junie/mcp/mcp.json', label: 'project' }],
     win32: [{ path: 'D:\\src\\app\\.junie\\mcp\\mcp.json', label: 'project' }],
+  },
+  opencode: {
+    posix: [
+      { path: '/src/app/opencode.jsonc', label: 'project', group: 'config' },
+      { path: '/src/app/opencode.json', label: 'project', group: 'config' },
+    ],
+    win32: [
+      { path: 'D:\\src\\app\\opencode.jsonc', label: 'project', group: 'config' },
+      { path: 'D:\\src\\app\\opencode.json', label: 'project', group: 'config' },
+    ],
   },
 };
 
