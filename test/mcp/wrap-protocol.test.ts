@@ -8,6 +8,7 @@ import {
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
@@ -69,6 +70,10 @@ describe('wrap mode passes the rest of the protocol through, both ways', () => {
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
       logs.push(String(n.params.data));
     });
+    let toolListChanged = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      toolListChanged += 1;
+    });
     const updated: string[] = [];
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
       updated.push(n.params.uri);
@@ -95,6 +100,8 @@ describe('wrap mode passes the rest of the protocol through, both ways', () => {
         return list.includes('trigger-sampling-request') ? list : undefined;
       });
       expect(names).toEqual(expect.arrayContaining(['trigger-elicitation-request', 'get-roots-list']));
+      // The upstream announced its new tools with notifications/tools/list_changed, relayed to us.
+      await until('notifications/tools/list_changed', () => (toolListChanged > 0 ? true : undefined));
       await until('the roots request', () => (rootsAsked > 0 ? true : undefined));
 
       const sampling = await client.callTool({
