@@ -40,4 +40,9 @@ export interface GatewayContext {
   tmpDir: string;
   /** Operator messages (stderr); never receives secrets. */
   warn(message: string): void;
+  /**
+   * The URL people and clients reach this gateway at (issuer, verification_uri, the URL login
+   * writes to config). Set after listen when not configured; https here makes session cookies Secure.
+   */
+  publicUrl: string;
 }

@@ -15,6 +15,7 @@ import { type LogDraft, newDraft } from './log-draft.js';
 import { refusalFor, sendJson, sendRefusal } from './refusal.js';
 import type { LogKind } from './store/types.js';
 import type { UpstreamAgents } from './upstream.js';
+import { handleWeb, isWebPath } from './web/router.js';
 
 interface Route {
   signed: SignedCallKind;
@@ -41,6 +42,10 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
     const ip = req.socket.remoteAddress ?? 'unknown';
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (isWebPath(path)) {
+      await handleWeb(ctx, req, res, path);
+      return;
+    }
     const route = routeFor(method, path);
     if (route === 'health') {
       sendJson(res, 200, { status: 'ok' }, requestId);

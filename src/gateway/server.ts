@@ -34,6 +34,10 @@ export interface GatewayOptions {
   warn?: (message: string) => void;
   /** PEM of an extra CA to trust for https targets (an internal CA); Node's roots stay trusted. */
   upstreamCa?: string;
+  /** The URL people and clients reach the gateway at, e.g. behind a TLS proxy (default: its own http URL). */
+  publicUrl?: string;
+  /** The first console admin's password (default: SPHYR_ADMIN_PASSWORD, else generated and reported once). */
+  adminPassword?: string;
 }
 
 export interface RunningGateway {
@@ -45,6 +49,8 @@ export interface RunningGateway {
   close(): Promise<void>;
   /** Run the retention purge now; returns the number of records removed. */
   purge(): Promise<number>;
+  /** Set only on the first start, when the console admin was just created with a generated password. */
+  initialAdmin?: { username: string; password: string };
 }
 
 async function systemResolve(host: string): Promise<string[]> {
@@ -133,6 +139,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     isSelf: (ip, targetPort) => targetPort === port && selfAddresses.has(ip),
     tmpDir,
     warn,
+    publicUrl: options.publicUrl ?? '',
   };
   const agents = createUpstreamAgents(options.upstreamCa);
   const handler = createRequestHandler(ctx, agents);
@@ -180,9 +187,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   purgeTimer.unref();
 
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${urlHost}:${port}`;
+  ctx.publicUrl = (options.publicUrl ?? url).replace(/\/+$/, '');
+  const { ensureAdmin } = await import('./console/admin.js');
+  const admin = await ensureAdmin(store, { password: options.adminPassword, now: now() });
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${port}`,
+    ...(admin.generatedPassword
+      ? { initialAdmin: { username: admin.username, password: admin.generatedPassword } }
+      : {}),
+    url,
     host: address.address,
     port,
     store,

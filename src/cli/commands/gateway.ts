@@ -1,13 +1,31 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../config/paths.js';
+import { SphyrConfigError } from '../../errors.js';
 import type { CliIo } from '../io.js';
 import { parsePort } from './options.js';
+
+function parsePublicUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SphyrConfigError(
+      'bad_public_url',
+      `--public-url ${text} is not a URL; give e.g. https://sphyr.example.com`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new SphyrConfigError('bad_public_url', '--public-url must be an http or https URL');
+  }
+  return url.origin;
+}
 
 interface StartOptions {
   host: string;
   port: number;
   dataDir?: string;
   policy?: string;
+  publicUrl?: string;
 }
 
 /** `sphyr gateway start`: runs until SIGTERM/SIGINT, then drains requests and flushes the log. */
@@ -20,6 +38,10 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
     .option('--port <port>', 'port to listen on (0 picks a free one)', parsePort, 7470)
     .option('--data-dir <dir>', 'where the log and keys live (default: SPHYR_DATA_DIR or the OS data dir)')
     .option('--policy <file>', 'policy file (JSON or JSONC)')
+    .option(
+      '--public-url <url>',
+      'the URL people and clients use to reach the gateway, e.g. https://sphyr.example.com behind a TLS proxy',
+    )
     .action(async (opts: StartOptions) => {
       // Loaded here, not at start-up, so other commands stay quick.
       // Signals are caught before anything starts: an early SIGTERM must still end cleanly.
@@ -41,7 +63,16 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
           dataDir,
           policy,
           warn: (m) => io.err(`sphyr gateway: ${m}`),
+          ...(opts.publicUrl ? { publicUrl: parsePublicUrl(opts.publicUrl) } : {}),
+          ...(io.env.SPHYR_ADMIN_PASSWORD ? { adminPassword: io.env.SPHYR_ADMIN_PASSWORD } : {}),
         });
+        if (running.initialAdmin) {
+          // Shown once, on the operator's terminal only: it is stored as a hash.
+          io.err(
+            `sphyr gateway: created the console account "${running.initialAdmin.username}" with password ${running.initialAdmin.password}\n` +
+              'sphyr gateway: it is shown only now; sign in at /console/login (set SPHYR_ADMIN_PASSWORD to choose it yourself)',
+          );
+        }
         const stopped = new Promise<void>((resolve) => {
           onSignal = (signal: string) => {
             io.err(`sphyr gateway: ${signal}: finishing in-flight requests…`);

@@ -6,12 +6,15 @@ import { SphyrConfigError } from '../../errors.js';
 import { type DataKeys, loadDataKeys, open, seal } from './data-keys.js';
 import { chainHash, GENESIS_HASH } from './log-chain.js';
 import type {
+  AdminRecord,
   AgentRecord,
+  DeviceGrantRecord,
   GatewayStore,
   KeyRecord,
   LogQuery,
   LogRecord,
   NewLogRecord,
+  SessionRecord,
   VerifyResult,
 } from './types.js';
 
@@ -65,6 +68,37 @@ CREATE INDEX IF NOT EXISTS log_key ON log (key_id, seq);
 CREATE TABLE IF NOT EXISTS meta (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS admins (
+  id TEXT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  id_hash TEXT PRIMARY KEY,
+  admin_id TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS device_grants (
+  device_code_hash TEXT PRIMARY KEY,
+  user_code TEXT NOT NULL UNIQUE,
+  client_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  requester_ip TEXT NOT NULL,
+  requester_agent TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  interval_seconds INTEGER NOT NULL,
+  last_poll_at INTEGER,
+  status TEXT NOT NULL,
+  decided_by TEXT,
+  decided_at INTEGER,
+  key_id TEXT,
+  sealed_credential BLOB
 );
 `;
 
@@ -128,6 +162,57 @@ interface KeyRow {
   secret: Buffer;
   created_at: number;
   revoked_at: number | null;
+}
+
+interface AdminRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at: number;
+}
+
+function adminRecord(row: AdminRow): AdminRecord {
+  return { id: row.id, username: row.username, passwordHash: row.password_hash, createdAt: row.created_at };
+}
+
+interface GrantRow {
+  device_code_hash: string;
+  user_code: string;
+  client_id: string;
+  scope: string;
+  requester_ip: string;
+  requester_agent: string;
+  device_name: string;
+  created_at: number;
+  expires_at: number;
+  interval_seconds: number;
+  last_poll_at: number | null;
+  status: string;
+  decided_by: string | null;
+  decided_at: number | null;
+  key_id: string | null;
+  sealed_credential: Buffer | null;
+}
+
+function grantRecord(row: GrantRow): DeviceGrantRecord {
+  return {
+    deviceCodeHash: row.device_code_hash,
+    userCode: row.user_code,
+    clientId: row.client_id,
+    scope: row.scope,
+    requesterIp: row.requester_ip,
+    requesterAgent: row.requester_agent,
+    deviceName: row.device_name,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    intervalSeconds: row.interval_seconds,
+    lastPollAt: row.last_poll_at,
+    status: row.status as DeviceGrantRecord['status'],
+    decidedBy: row.decided_by,
+    decidedAt: row.decided_at,
+    keyId: row.key_id,
+    sealedCredential: row.sealed_credential,
+  };
 }
 
 function keyRecord(row: KeyRow): KeyRecord {
@@ -258,6 +343,131 @@ export class SqliteStore implements GatewayStore {
     this.#db.prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now, id);
     const row = this.#stmts.getKey.get(id);
     return row ? keyRecord(row) : undefined;
+  }
+
+  async renameKey(id: string, name: string): Promise<KeyRecord | undefined> {
+    this.#db.prepare('UPDATE keys SET name = ? WHERE id = ?').run(name, id);
+    const row = this.#stmts.getKey.get(id);
+    return row ? keyRecord(row) : undefined;
+  }
+
+  async rotateKey(id: string, secret: Uint8Array, _now: number): Promise<KeyRecord | undefined> {
+    const sealed = seal(this.#keys.secretBox, secret, id);
+    this.#db.prepare('UPDATE keys SET secret = ? WHERE id = ? AND revoked_at IS NULL').run(sealed, id);
+    this.#secretCache.delete(id);
+    const row = this.#stmts.getKey.get(id);
+    return row ? keyRecord(row) : undefined;
+  }
+
+  sealSecret(plaintext: Uint8Array, aad: string): Buffer {
+    return seal(this.#keys.secretBox, plaintext, aad);
+  }
+
+  openSecret(sealed: Buffer, aad: string): Uint8Array {
+    return open(this.#keys.secretBox, sealed, aad);
+  }
+
+  async countAdmins(): Promise<number> {
+    return (this.#db.prepare('SELECT COUNT(*) AS n FROM admins').get() as { n: number }).n;
+  }
+
+  async createAdmin(a: AdminRecord): Promise<void> {
+    this.#db
+      .prepare('INSERT INTO admins (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)')
+      .run(a.id, a.username, a.passwordHash, a.createdAt);
+  }
+
+  async getAdminByUsername(username: string): Promise<AdminRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM admins WHERE username = ?').get(username) as
+      | AdminRow
+      | undefined;
+    return row && adminRecord(row);
+  }
+
+  async getAdmin(id: string): Promise<AdminRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM admins WHERE id = ?').get(id) as AdminRow | undefined;
+    return row && adminRecord(row);
+  }
+
+  async putSession(session: SessionRecord): Promise<void> {
+    this.#db
+      .prepare(
+        'INSERT INTO sessions (id_hash, admin_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(session.idHash, session.adminId, session.csrfToken, session.createdAt, session.expiresAt);
+  }
+
+  async getSession(idHash: string): Promise<SessionRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM sessions WHERE id_hash = ?').get(idHash) as
+      | { id_hash: string; admin_id: string; csrf_token: string; created_at: number; expires_at: number }
+      | undefined;
+    return (
+      row && {
+        idHash: row.id_hash,
+        adminId: row.admin_id,
+        csrfToken: row.csrf_token,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+      }
+    );
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    this.#db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+  }
+
+  async purgeExpiredAuth(now: number): Promise<number> {
+    const a = this.#db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(now).changes;
+    // Grants stay a day past expiry so a late poll still gets expired_token, not invalid_grant.
+    const b = this.#db
+      .prepare('DELETE FROM device_grants WHERE expires_at < ?')
+      .run(now - 86_400_000).changes;
+    return a + b;
+  }
+
+  async putDeviceGrant(g: DeviceGrantRecord): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO device_grants (device_code_hash, user_code, client_id, scope, requester_ip, requester_agent,
+        device_name, created_at, expires_at, interval_seconds, last_poll_at, status, decided_by, decided_at, key_id,
+        sealed_credential) VALUES (@deviceCodeHash, @userCode, @clientId, @scope, @requesterIp, @requesterAgent,
+        @deviceName, @createdAt, @expiresAt, @intervalSeconds, @lastPollAt, @status, @decidedBy, @decidedAt, @keyId,
+        @sealedCredential)`,
+      )
+      .run(g);
+  }
+
+  async getDeviceGrantByDeviceCodeHash(hash: string): Promise<DeviceGrantRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM device_grants WHERE device_code_hash = ?').get(hash) as
+      | GrantRow
+      | undefined;
+    return row && grantRecord(row);
+  }
+
+  async getDeviceGrantByUserCode(userCode: string): Promise<DeviceGrantRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM device_grants WHERE user_code = ?').get(userCode) as
+      | GrantRow
+      | undefined;
+    return row && grantRecord(row);
+  }
+
+  async updateDeviceGrant(
+    deviceCodeHash: string,
+    patch: Partial<Omit<DeviceGrantRecord, 'deviceCodeHash' | 'userCode'>>,
+  ): Promise<DeviceGrantRecord | undefined> {
+    const current = await this.getDeviceGrantByDeviceCodeHash(deviceCodeHash);
+    if (!current) return undefined;
+    const next = { ...current, ...patch };
+    this.#db
+      .prepare(
+        `UPDATE device_grants SET client_id = @clientId, scope = @scope, requester_ip = @requesterIp,
+        requester_agent = @requesterAgent, device_name = @deviceName, created_at = @createdAt,
+        expires_at = @expiresAt, interval_seconds = @intervalSeconds, last_poll_at = @lastPollAt, status = @status,
+        decided_by = @decidedBy, decided_at = @decidedAt, key_id = @keyId, sealed_credential = @sealedCredential
+        WHERE device_code_hash = @deviceCodeHash`,
+      )
+      .run(next);
+    return next;
   }
 
   async putAgent(a: AgentRecord): Promise<void> {

@@ -96,7 +96,80 @@ export interface LogStore {
   purgeBefore(cutoff: number): Promise<number>;
 }
 
-export interface GatewayStore extends KeyStore, AgentStore, LogStore {
+/** A console account. The password is stored only as a scrypt hash (`scrypt$N$r$p$salt$hash`). */
+export interface AdminRecord {
+  id: string;
+  username: string;
+  passwordHash: string;
+  createdAt: number;
+}
+
+/** A console session; only the SHA-256 of its cookie value is stored. */
+export interface SessionRecord {
+  idHash: string;
+  adminId: string;
+  /** The session's CSRF token (sent back in forms and the X-CSRF-Token header). */
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type DeviceGrantStatus = 'pending' | 'approved' | 'denied' | 'consumed';
+
+/** One RFC 8628 device authorization (DESIGN §3.8). */
+export interface DeviceGrantRecord {
+  /** SHA-256 (hex) of the device_code; the code itself is never stored. */
+  deviceCodeHash: string;
+  /** XXXX-XXXX from BCDFGHJKLMNPQRSTVWXZ. */
+  userCode: string;
+  clientId: string;
+  scope: string;
+  /** Who asked: the requesting IP and User-Agent, shown on the approval page. */
+  requesterIp: string;
+  requesterAgent: string;
+  /** A name for the device the client sent (e.g. its hostname), used to name the key. */
+  deviceName: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Current polling interval in seconds (slow_down adds 5). */
+  intervalSeconds: number;
+  lastPollAt: number | null;
+  status: DeviceGrantStatus;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  keyId: string | null;
+  /** The new credential, sealed, until the token endpoint hands it over once; then null. */
+  sealedCredential: Buffer | null;
+}
+
+/** Console accounts, sessions, device grants and key lifecycle (DESIGN §3.8). */
+export interface AuthStore {
+  countAdmins(): Promise<number>;
+  createAdmin(admin: AdminRecord): Promise<void>;
+  getAdminByUsername(username: string): Promise<AdminRecord | undefined>;
+  getAdmin(id: string): Promise<AdminRecord | undefined>;
+  putSession(session: SessionRecord): Promise<void>;
+  getSession(idHash: string): Promise<SessionRecord | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+  /** Remove sessions and device grants past their expiry (and a margin); returns how many went. */
+  purgeExpiredAuth(now: number): Promise<number>;
+  putDeviceGrant(grant: DeviceGrantRecord): Promise<void>;
+  getDeviceGrantByDeviceCodeHash(hash: string): Promise<DeviceGrantRecord | undefined>;
+  getDeviceGrantByUserCode(userCode: string): Promise<DeviceGrantRecord | undefined>;
+  /** Update the listed fields of the grant; returns the new record. */
+  updateDeviceGrant(
+    deviceCodeHash: string,
+    patch: Partial<Omit<DeviceGrantRecord, 'deviceCodeHash' | 'userCode'>>,
+  ): Promise<DeviceGrantRecord | undefined>;
+  renameKey(id: string, name: string): Promise<KeyRecord | undefined>;
+  /** Give the key a new secret; the old one stops verifying at once. */
+  rotateKey(id: string, secret: Uint8Array, now: number): Promise<KeyRecord | undefined>;
+  /** Seal/open a secret with the data dir's key (AES-256-GCM), bound to `aad`. */
+  sealSecret(plaintext: Uint8Array, aad: string): Buffer;
+  openSecret(sealed: Buffer, aad: string): Uint8Array;
+}
+
+export interface GatewayStore extends KeyStore, AgentStore, LogStore, AuthStore {
   /** Keyed SHA-256 of a canonical URL, so equal URLs match without storing them. */
   hashUrl(canonicalUrl: string): string;
   close(): Promise<void>;
