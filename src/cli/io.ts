@@ -8,6 +8,9 @@ export interface CliIo {
   platform?: 'darwin' | 'win32' | 'linux';
   /** Ask a yes/no question on the terminal; absent when there is no terminal. */
   ask?: (question: string) => Promise<string | undefined>;
+  stdin?: AsyncIterable<Buffer | string>;
+  stdinIsTTY?: boolean;
+  stderrIsTTY?: boolean;
 }
 
 export function processIo(): CliIo {
@@ -17,6 +20,9 @@ export function processIo(): CliIo {
     env: process.env,
     home: process.env.HOME ?? process.env.USERPROFILE ?? '',
     ask: process.stdin.isTTY && process.stderr.isTTY ? askOnTerminal : undefined,
+    stdin: process.stdin,
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
   };
 }
 

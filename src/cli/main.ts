@@ -5,6 +5,7 @@ import { registerGateway } from './commands/gateway.js';
 import { registerGuard } from './commands/guard.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLog } from './commands/log.js';
+import { registerLogin } from './commands/login.js';
 import { EXIT } from './exit-codes.js';
 import { type CliIo, processIo } from './io.js';
 
@@ -45,6 +46,14 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
   registerGuard(program, io, (code) => {
     exitCode = code;
   });
+  registerLogin(
+    program,
+    io,
+    (code) => {
+      exitCode = code;
+    },
+    (argv) => main(argv, io),
+  );
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -168,6 +168,29 @@ export class GatewayClient {
     return (await res.json()) as Verdict;
   }
 
+  /** The key this client signs with, as the gateway knows it. */
+  async whoami(signal?: AbortSignal): Promise<{ keyId: string; keyName: string; createdAt: string }> {
+    const res = await this.#call({
+      kind: 'register',
+      method: 'GET',
+      path: '/v1/whoami',
+      body: new Uint8Array(),
+      signal,
+    });
+    return (await res.json()) as { keyId: string; keyName: string; createdAt: string };
+  }
+
+  /** Revoke this client's own key at the gateway (`sphyr logout`). */
+  async revokeSelf(signal?: AbortSignal): Promise<void> {
+    await this.#call({
+      kind: 'register',
+      method: 'POST',
+      path: '/v1/keys/self/revoke',
+      body: new Uint8Array(),
+      signal,
+    });
+  }
+
   /** Report an MCP tool call into the log. */
   async reportToolCall(event: ToolCallEvent, signal?: AbortSignal): Promise<void> {
     await this.#json('POST', '/v1/events', event, signal);

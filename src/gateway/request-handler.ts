@@ -10,6 +10,7 @@ import { handleRegister } from './handlers/agents.js';
 import { handleCheck } from './handlers/check.js';
 import { handleRecentEvents, handleToolEvent } from './handlers/events.js';
 import { HandledError, handleRelay } from './handlers/relay.js';
+import { handleRevokeSelf, handleWhoami } from './handlers/self.js';
 import { newRequestId } from './ids.js';
 import { type LogDraft, newDraft } from './log-draft.js';
 import { refusalFor, sendJson, sendRefusal } from './refusal.js';
@@ -30,6 +31,8 @@ function routeFor(method: string, path: string): Route | 'health' | undefined {
   if (path === '/v1/agents' && method === 'POST') return { signed: 'register', kind: 'refusal' };
   if (path === '/v1/events' && method === 'POST') return { signed: 'agent', kind: 'tool' };
   if (path === '/v1/events' && method === 'GET') return { signed: 'agent', kind: 'refusal' };
+  if (path === '/v1/whoami' && method === 'GET') return { signed: 'register', kind: 'refusal' };
+  if (path === '/v1/keys/self/revoke' && method === 'POST') return { signed: 'register', kind: 'refusal' };
   return undefined;
 }
 
@@ -88,6 +91,10 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
         await handleCheck(ctx, res, caller, spool, draft, requestId, commit);
       } else if (path === '/v1/agents') {
         await handleRegister(ctx, res, caller, spool, requestId);
+      } else if (path === '/v1/whoami') {
+        await handleWhoami(res, caller, requestId);
+      } else if (path === '/v1/keys/self/revoke') {
+        await handleRevokeSelf(ctx, res, caller, requestId);
       } else if (method === 'POST') {
         await handleToolEvent(res, spool, draft, requestId, commit);
       } else {
