@@ -8,6 +8,8 @@ export class MemoryRateLimiter implements RateLimiter {
   readonly #hits = new Map<string, number[]>();
   readonly #now: () => number;
   #lastSweep = 0;
+  /** Sweeps use the longest window any caller uses, so a 1 s bucket's sweep keeps 60 s buckets. */
+  #sweepWindowMs = 0;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -15,7 +17,8 @@ export class MemoryRateLimiter implements RateLimiter {
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
     const now = this.#now();
-    this.#sweep(now, windowMs);
+    this.#sweepWindowMs = Math.max(this.#sweepWindowMs, windowMs);
+    this.#sweep(now, this.#sweepWindowMs);
     let times = this.#hits.get(key);
     if (!times) {
       times = [];

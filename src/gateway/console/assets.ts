@@ -1,0 +1,36 @@
+/** The console's one stylesheet, served from /console/assets/console.css (the CSP allows only 'self'). */
+export const CONSOLE_CSS = `:root { color-scheme: light dark; --fg: #1b1f24; --bg: #fbfbfc; --muted: #5b636e; --line: #d5d9df;
+  --accent: #0b5cad; --danger: #b3261e; --warn-bg: #fff4d6; --ok-bg: #e6f4ea; }
+@media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --bg: #15181c; --muted: #a0a8b3; --line: #39404a;
+  --accent: #6cb0ff; --danger: #ff8a80; --warn-bg: #3b3217; --ok-bg: #183323; } }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+header { display: flex; flex-wrap: wrap; align-items: center; gap: 1rem; padding: .5rem 1.5rem; border-bottom: 1px solid var(--line); }
+header nav { display: flex; flex: 1; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 1rem; }
+header ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+.brand { margin: 0; font-weight: 700; }
+main { max-width: 64rem; padding: 1rem 1.5rem 3rem; }
+a { color: var(--accent); }
+a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.skip { position: absolute; left: -999px; }
+.skip:focus { left: 1rem; top: .5rem; background: var(--bg); padding: .25rem .5rem; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+.stack { display: grid; gap: .5rem; max-width: 22rem; }
+.inline { display: inline-flex; flex-wrap: wrap; align-items: center; gap: .4rem; margin: .15rem .4rem .15rem 0; }
+input { font: inherit; padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); }
+button { font: inherit; padding: .35rem .9rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); cursor: pointer; }
+button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
+button.danger { color: var(--danger); border-color: var(--danger); }
+.signout { display: flex; align-items: center; gap: .5rem; margin: 0; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
+caption { text-align: left; color: var(--muted); padding-bottom: .25rem; }
+th, td { text-align: left; vertical-align: top; padding: .4rem .6rem; border-bottom: 1px solid var(--line); }
+.details th { width: 12rem; }
+.actions { display: flex; gap: 1rem; }
+.error { color: var(--danger); font-weight: 600; }
+.warning { background: var(--warn-bg); padding: .6rem .8rem; border-radius: 4px; }
+.notice { background: var(--ok-bg); padding: .6rem .8rem; border-radius: 4px; }
+.muted { color: var(--muted); }
+.credential { width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
+.cards { padding-left: 1.2rem; }
+`;
