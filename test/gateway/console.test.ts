@@ -189,7 +189,7 @@ describe('sign-in', () => {
       "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     expect(form.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(form.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(form.headers.get('referrer-policy')).toBe('same-origin');
     expect(form.headers.get('cache-control')).toBe('no-store');
     const html = await form.text();
     expect(html).toContain('<label for="password">');

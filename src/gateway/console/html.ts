@@ -52,7 +52,7 @@ export function layout(title: string, body: string, user?: PageUser): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${esc(title)} · Sphyr console</title>
 <link rel="stylesheet" href="/console/assets/console.css">
 </head>
