@@ -1,5 +1,6 @@
 import type { Policy } from '../policy/index.js';
 import type { NonceStore } from '../signing/index.js';
+import type { EventSink } from './events.js';
 import type { GatewayStore, RateLimiter } from './store/types.js';
 
 /** Timeouts and size limits; every one can be set, the defaults suit an agent's API traffic. */
@@ -45,4 +46,6 @@ export interface GatewayContext {
    * writes to config). Set after listen when not configured; https here makes session cookies Secure.
    */
   publicUrl: string;
+  /** Where gateway events go (the webhook dispatcher); absent in tests that do not care. */
+  events?: EventSink;
 }

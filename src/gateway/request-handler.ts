@@ -6,6 +6,7 @@ import type { SignedCallKind } from '../signing/index.js';
 import { authenticate, type Caller, checkPreAuthLimit } from './authenticate.js';
 import { BodySpool } from './body-spool.js';
 import type { GatewayContext } from './context.js';
+import { newEvent } from './events.js';
 import { handleRegister } from './handlers/agents.js';
 import { handleCheck } from './handlers/check.js';
 import { handleRecentEvents, handleToolEvent } from './handlers/events.js';
@@ -61,6 +62,18 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       committed = true;
       draft.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
       await ctx.store.append(draft);
+      if (ctx.events && (draft.outcome === 'blocked' || draft.outcome === 'rate_limited')) {
+        ctx.events.emit(
+          newEvent(draft.outcome === 'blocked' ? 'request.blocked' : 'request.rate_limited', draft.ts, {
+            requestId: draft.id,
+            reason: draft.reason,
+            method: draft.method,
+            host: draft.host,
+            keyId: draft.keyId,
+            agentId: draft.agentId,
+          }),
+        );
+      }
     };
     let body: BodySpool | undefined;
     const readBody = async () => {

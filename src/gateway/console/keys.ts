@@ -5,6 +5,7 @@
 
 import { generateCredential } from '../../config/credential.js';
 import type { GatewayContext } from '../context.js';
+import { newEvent } from '../events.js';
 import { newKeyId } from '../ids.js';
 import type { KeyRecord } from '../store/types.js';
 
@@ -42,6 +43,7 @@ export async function createKey(ctx: GatewayContext, rawName: unknown): Promise<
   if ('error' in checked) return invalidName(checked.error);
   const credential = generateCredential(newKeyId());
   const key = await ctx.store.createKey(credential.keyId, checked.name, credential.secret, ctx.now());
+  ctx.events?.emit(newEvent('key.created', ctx.now(), { keyId: key.id, name: key.name }));
   return { ok: true, key, credential: credential.reveal() };
 }
 
@@ -57,6 +59,7 @@ export async function renameKey(ctx: GatewayContext, id: string, rawName: unknow
 export async function revokeKey(ctx: GatewayContext, id: string): Promise<KeyOpResult> {
   if (!(await existing(ctx, id))) return notFound;
   const key = await ctx.store.revokeKey(id, ctx.now());
+  if (key) ctx.events?.emit(newEvent('key.revoked', ctx.now(), { keyId: key.id, name: key.name }));
   return key ? { ok: true, key } : notFound;
 }
 
@@ -70,6 +73,7 @@ export async function rotateKey(ctx: GatewayContext, id: string): Promise<KeyOpR
   const credential = generateCredential(id);
   const key = await ctx.store.rotateKey(id, credential.secret, ctx.now());
   if (!key) return notFound;
+  ctx.events?.emit(newEvent('key.rotated', ctx.now(), { keyId: key.id, name: key.name }));
   return { ok: true, key, credential: credential.reveal() };
 }
 

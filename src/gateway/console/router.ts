@@ -10,6 +10,7 @@ import { approveGrant, denyGrant, findGrantForApproval, normalizeUserCode } from
 import type { DeviceGrantRecord } from '../store/types.js';
 import { dummyPasswordHash, verifyPassword } from './admin.js';
 import { CONSOLE_CSS } from './assets.js';
+import { API_EXTENSIONS, PAGE_EXTENSIONS } from './extensions.js';
 import {
   credentialPage,
   deviceCodePage,
@@ -455,6 +456,8 @@ async function handleApi(call: Call): Promise<void> {
     }
   }
   const { path } = call;
+  const extension = API_EXTENSIONS.find((e) => e.matches(path));
+  if (extension) return (await extension.load())({ ...call, session, user: pageUser(session) });
   if (path === '/v1/console/session') {
     if (!reading) return methodNotAllowed(call, 'GET');
     return sendConsoleJson(call.res, 200, {
@@ -506,6 +509,12 @@ async function route(call: Call): Promise<void> {
   if (path === '/device' || path === '/device/') return handleDevice(call);
   if (path === '/device/decision') return handleDeviceDecision(call);
   if (path === '/console/keys' || path.startsWith('/console/keys/')) return handleKeysPages(call);
+  const page = PAGE_EXTENSIONS.find((e) => e.matches(path));
+  if (page) {
+    const session = await requirePageSession(call, `${call.url.pathname}${call.url.search}`);
+    if (!session) return;
+    return (await page.load())({ ...call, session, user: pageUser(session) });
+  }
   if (path === '/console' || path === '/console/') {
     if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(call, 'GET');
     const session = await requirePageSession(call, '/console');

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Caller } from '../authenticate.js';
 import type { GatewayContext } from '../context.js';
+import { newEvent } from '../events.js';
 import { sendJson } from '../refusal.js';
 
 /** `GET /v1/whoami` (signed): the calling key, for `sphyr whoami` and `login --with-token`. */
@@ -22,6 +23,9 @@ export async function handleRevokeSelf(
   requestId: string,
 ): Promise<void> {
   const record = await ctx.store.revokeKey(caller.key.id, ctx.now());
+  ctx.events?.emit(
+    newEvent('key.revoked', ctx.now(), { keyId: caller.key.id, name: caller.key.name, by: 'logout' }),
+  );
   sendJson(
     res,
     200,

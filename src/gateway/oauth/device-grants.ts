@@ -8,6 +8,7 @@
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { generateCredential } from '../../config/credential.js';
 import type { GatewayContext } from '../context.js';
+import { newEvent } from '../events.js';
 import { newKeyId } from '../ids.js';
 import type { DeviceGrantRecord } from '../store/types.js';
 
@@ -111,6 +112,13 @@ export async function approveGrant(
     keyId: credential.keyId,
     sealedCredential: sealed,
   });
+  ctx.events?.emit(
+    newEvent('device.approved', now, {
+      keyId: credential.keyId,
+      clientId: grant.clientId,
+      device: grant.deviceName,
+    }),
+  );
   return { keyId: credential.keyId };
 }
 

@@ -1,0 +1,6 @@
+import type { ConsoleRequest } from './extensions.js';
+
+/** Not built yet: answers 404. */
+export async function handleLogPages(request: ConsoleRequest): Promise<void> {
+  request.res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found');
+}
