@@ -49,6 +49,8 @@ describe('sphyr login approved in a real browser', () => {
     const exited = new Promise<number | null>((resolve) => login.on('close', resolve));
 
     const page = await browser.newPage();
+    const urls: string[] = [];
+    page.on('request', (r) => urls.push(r.url()));
     // The link from the terminal: not signed in yet, so the console asks first and comes back.
     await page.goto(link);
     await page.waitForURL(/\/console\/login\?next=/);
@@ -79,6 +81,10 @@ describe('sphyr login approved in a real browser', () => {
     const secret = saved.credential.split('.')[2] as string;
     expect(await page.content()).not.toContain(secret);
     expect(stderr).not.toContain(secret);
+    // …nor in any URL the browser loaded, nor in anything the gateway logged.
+    expect(urls.length).toBeGreaterThan(3);
+    expect(urls.join('\n')).not.toContain(secret);
+    expect(gw.warnings.join('\n')).not.toContain(secret);
     await page.goto(`${gw.gateway.url}/console/keys`);
     await page.getByText(credential.keyId).first().waitFor({ state: 'visible' });
     expect(await page.content()).not.toContain(secret);

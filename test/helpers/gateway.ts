@@ -18,6 +18,8 @@ export interface TestGateway {
   gateway: RunningGateway;
   dataDir: string;
   credential: Credential;
+  /** Everything the gateway told its operator (stderr in production). */
+  warnings: string[];
   client(name?: string): GatewayClient;
   close(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function startTestGateway(
     gateway,
     dataDir,
     credential,
+    warnings,
     client: (name = 'test-agent') =>
       new GatewayClient({ gatewayUrl: gateway.url, credential, agent: { name } }),
     async close() {
