@@ -75,6 +75,38 @@ describe('sphyr login / whoami / logout', () => {
     await expect(stat(path.join(home, '.sphyr', 'config.json'))).rejects.toThrow();
   }, 60_000);
 
+  it('on a terminal it shows a spinner and offers sphyr guard init after the login', async () => {
+    const home = await tempDir('sphyr-login-');
+    const command = [process.execPath, SPHYR_BIN, 'login', '--no-browser', '--gateway', gw.gateway.url]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '', HOME: home, TERM: 'dumb' },
+    });
+    let output = '';
+    let approved = false;
+    let answered = false;
+    const onData = async (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = output.match(/\b([BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4})\b/);
+      if (m && !approved) {
+        approved = true;
+        const grant = await findGrantForApproval(ctx(), m[1] as string);
+        await approveGrant(ctx(), grant as NonNullable<typeof grant>, 'admin-test');
+      }
+      if (!answered && output.includes('(sphyr guard init)? [Y/n]')) {
+        answered = true;
+        child.stdin.write('n\n');
+      }
+    };
+    child.stdout.on('data', onData);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(output).toContain('waiting for approval');
+    expect(output).toContain('Configure sphyr-mcp in your IDEs now (sphyr guard init)? [Y/n]');
+    expect(output).toContain('Next: run `sphyr guard init`');
+  }, 60_000);
+
   it('--with-token checks the credential at the gateway, then saves it; logout revokes it', async () => {
     const home = await tempDir('sphyr-login-');
     const credential = gw.credential.reveal();
