@@ -79,7 +79,9 @@
  *   BENCH_MCP_COLD_N      cold starts per server in section 5 (default 10)
  *   BENCH_MCP_WARMUP      warm-up tool calls per arm in section 5 (default 50)
  *   BENCH_MCP_CALLS       recorded tool calls per arm in section 5 (default 500)
- *   BENCH_SECTIONS        comma list of relay,sign,log,sdk,mcp,guard (default all)
+ *   BENCH_SECTIONS        comma list of relay,sign,log,sdk,mcp,guard,console (default all)
+ *   BENCH_CONSOLE_N       log records for section console (default 1000000)
+ *   BENCH_CONSOLE_RUNS    timed runs per console page (default 30)
  *   BENCH_CLIENT          raw (default) or http: the load generator's transport
  *
  * Output: tables on stdout, and bench/results/latest.json + bench/results/latest.md.
@@ -104,6 +106,7 @@ import {
   verifySignedRequest,
 } from '../dist/src/signing/index.js';
 import { startBareProxy } from './bare-proxy.mjs';
+import { consoleBench, renderConsole } from './console.mjs';
 import { guardBench, renderGuard } from './guard.mjs';
 import { mcpBench } from './mcp.mjs';
 
@@ -130,17 +133,19 @@ const SETTINGS = {
   mcpColdN: Math.floor(envNumber('BENCH_MCP_COLD_N', 10)),
   mcpWarmup: Math.floor(envNumber('BENCH_MCP_WARMUP', 50)),
   mcpCalls: Math.floor(envNumber('BENCH_MCP_CALLS', 500)),
-  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk,mcp,guard').split(',').map((s) => s.trim()),
+  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk,mcp,guard,console')
+    .split(',')
+    .map((s) => s.trim()),
 };
 if (SETTINGS.concurrency.some((c) => !(c >= 1))) throw new Error('BENCH_CONCURRENCY must list integers ≥ 1');
 if (SETTINGS.sdkConcurrency.some((c) => !(c >= 1)))
   throw new Error('BENCH_SDK_CONCURRENCY must list integers ≥ 1');
 const UNKNOWN_SECTIONS = SETTINGS.sections.filter(
-  (s) => !['relay', 'sign', 'log', 'sdk', 'mcp', 'guard'].includes(s),
+  (s) => !['relay', 'sign', 'log', 'sdk', 'mcp', 'guard', 'console'].includes(s),
 );
 if (UNKNOWN_SECTIONS.length)
   throw new Error(
-    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk,mcp,guard`,
+    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk,mcp,guard,console`,
   );
 
 const GOALS = {
@@ -1308,6 +1313,7 @@ direct = \`node …/server-everything/dist/index.js stdio\`; wrapped = \`sphyr-m
       );
   }
   if (results.guard) out.push(...renderGuard(results.guard, fmt));
+  if (results.console) out.push(...renderConsole(results.console, fmt));
   out.push(`\ntotal ${fmt(m.totalSeconds, 1)} s`);
   return `${out.join('\n')}\n`;
 }
@@ -1367,6 +1373,10 @@ async function main() {
     if (SETTINGS.sections.includes('guard')) {
       log('guard: init --dry-run and a 1 MB JSONC edit');
       results.guard = await guardBench(tmpRoot, log);
+    }
+    if (SETTINGS.sections.includes('console')) {
+      log('console: the request log page at scale (BENCH_CONSOLE_N records)');
+      results.console = await consoleBench(tmpRoot, log);
     }
   } finally {
     await rm(tmpRoot, { recursive: true, force: true });

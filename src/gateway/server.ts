@@ -15,6 +15,7 @@ import { MemoryRateLimiter } from './store/memory-rate-limiter.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { GatewayStore, RateLimiter } from './store/types.js';
 import { createUpstreamAgents } from './upstream.js';
+import { WebhookDispatcher, type WebhookOptions } from './webhooks/dispatcher.js';
 
 export const DEFAULT_PORT = 7470;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   publicUrl?: string;
   /** The first console admin's password (default: SPHYR_ADMIN_PASSWORD, else generated and reported once). */
   adminPassword?: string;
+  /** Webhook delivery tuning (retry schedule, timeouts, poll interval; DESIGN §3.9). */
+  webhooks?: WebhookOptions;
 }
 
 export interface RunningGateway {
@@ -142,6 +145,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     publicUrl: options.publicUrl ?? '',
   };
   const agents = createUpstreamAgents(options.upstreamCa);
+  const webhooks = new WebhookDispatcher(ctx, { ca: options.upstreamCa, ...options.webhooks });
+  ctx.events = webhooks;
   const handler = createRequestHandler(ctx, agents);
   const inFlight = new Set<Promise<void>>();
   const server = http.createServer(
@@ -191,6 +196,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   ctx.publicUrl = (options.publicUrl ?? url).replace(/\/+$/, '');
   const { ensureAdmin } = await import('./console/admin.js');
   const admin = await ensureAdmin(store, { password: options.adminPassword, now: now() });
+  webhooks.start();
   let closing: Promise<void> | undefined;
   return {
     ...(admin.generatedPassword
@@ -212,6 +218,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         server.closeAllConnections();
         await stopped;
         await Promise.allSettled([...inFlight]);
+        await webhooks.stop();
         agents.destroy();
         await store.close();
       })();

@@ -33,4 +33,31 @@ th, td { text-align: left; vertical-align: top; padding: .4rem .6rem; border-bot
 .muted { color: var(--muted); }
 .credential { width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 .cards { padding-left: 1.2rem; }
+main:has(table.log) { max-width: 80rem; }
+select { font: inherit; padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); }
+select:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.filters { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .6rem 1rem; }
+.filters > div { display: grid; gap: .2rem; }
+.filters input { width: 11rem; }
+.filter-actions { display: flex !important; align-items: center; gap: .6rem; }
+table.log td, table.log th { padding: .3rem .45rem; font-size: .92rem; }
+table.log tr.new { background: var(--ok-bg); }
+.outcome { font-weight: 600; }
+.outcome-allowed { color: #1e7d36; }
+.outcome-blocked, .outcome-unauthorized { color: var(--danger); }
+.outcome-rate_limited { color: #9a6700; }
+.outcome-error { color: var(--muted); }
+.pager { display: flex; gap: 1.5rem; margin-bottom: 1rem; }
+.wrap { overflow-wrap: anywhere; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9rem; }
+.chart { margin: 0 0 1rem; }
+.chart > svg { width: 100%; height: 10rem; display: block; border-bottom: 1px solid var(--line); }
+.chart .axis { font-size: 10px; fill: var(--muted); }
+.chart .axis-line { stroke: var(--line); }
+.bar-allowed { fill: #2da44e; }
+.bar-blocked { fill: #cf222e; }
+.bar-rate_limited { fill: #d4a72c; }
+.bar-unauthorized { fill: #8250df; }
+.bar-error { fill: #6e7781; }
+.legend { display: flex; flex-wrap: wrap; gap: 1rem; list-style: none; padding: 0; margin: .25rem 0; font-size: .9rem; }
+pre.policy { border: 1px solid var(--line); padding: .8rem; border-radius: 4px; overflow-x: auto; }
 `;

@@ -41,7 +41,11 @@ export function layout(title: string, body: string, user?: PageUser): string {
   const nav = user
     ? `<nav aria-label="Main"><ul>
 <li><a href="/console">Home</a></li>
+<li><a href="/console/log">Log</a></li>
+<li><a href="/console/agents">Agents</a></li>
 <li><a href="/console/keys">Keys</a></li>
+<li><a href="/console/policy">Policy</a></li>
+<li><a href="/console/webhooks">Webhooks</a></li>
 <li><a href="/device">Device approval</a></li>
 </ul>
 <form method="post" action="/console/logout" class="signout">${csrfField(user.csrfToken)}
@@ -97,10 +101,13 @@ export function homePage(user: PageUser): string {
   return layout(
     'Console',
     `<ul class="cards">
+<li><a href="/console/log">Request log</a>: every request, newest first, with filters, a chart and chain verification.</li>
+<li><a href="/console/agents">Agents</a>: live and recent agents and their requests.</li>
 <li><a href="/console/keys">Keys</a>: create, rename, rotate and revoke API keys.</li>
+<li><a href="/console/policy">Policy</a>: the current policy, retention, and a "test a URL" check.</li>
+<li><a href="/console/webhooks">Webhooks</a>: where gateway events are sent.</li>
 <li><a href="/device">Device approval</a>: approve a <code>sphyr login</code> with the code it shows.</li>
-</ul>
-<p class="muted">The request log and webhooks will appear here in a later version; until then use <code>sphyr log</code>.</p>`,
+</ul>`,
     user,
   );
 }

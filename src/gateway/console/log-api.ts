@@ -1,6 +1,35 @@
-import type { ConsoleRequest } from './extensions.js';
+/**
+ * @module `GET /v1/console/log` (session cookie): the request log as JSON, newest first, with the
+ * log page's filters (outcome, agent, key, host, from, to), `before`/`after` (keyset by seq) and
+ * `limit` ≤ 200; `GET /v1/console/log/:seq` for one record. Used by live updates and scripts.
+ */
 
-/** Not built yet: answers 404. */
-export async function handleLogApi(request: ConsoleRequest): Promise<void> {
-  request.res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found');
+import type { ConsoleRequest } from './extensions.js';
+import { sendConsoleJson, sendJsonError } from './http.js';
+import { MAX_LIMIT, PAGE_SIZE, parseLogQuery, recordJson, searchLog } from './log-query.js';
+
+export async function handleLogApi(r: ConsoleRequest): Promise<void> {
+  if (r.method !== 'GET' && r.method !== 'HEAD') {
+    r.req.resume();
+    return sendJsonError(r.res, 405, 'method_not_allowed', `use GET on ${r.path}`, { allow: 'GET' });
+  }
+  if (r.path === '/v1/console/log') {
+    const query = parseLogQuery(r.url.searchParams, PAGE_SIZE);
+    if (query.errors.length) return sendJsonError(r.res, 400, 'invalid_query', query.errors.join('; '));
+    const records = await searchLog(r.ctx.store, query);
+    const last = records.at(-1);
+    return sendConsoleJson(r.res, 200, {
+      records: records.map(recordJson),
+      // Older page: pass as `before`; null when this page was not full.
+      nextBefore: records.length === query.limit && last ? last.seq : null,
+      maxLimit: MAX_LIMIT,
+    });
+  }
+  const one = /^\/v1\/console\/log\/(\d{1,15})$/.exec(r.path);
+  if (one) {
+    const record = await r.ctx.store.getLogRecord(Number(one[1]));
+    if (!record) return sendJsonError(r.res, 404, 'not_found', `no log record ${one[1]}`);
+    return sendConsoleJson(r.res, 200, { record: recordJson(record) });
+  }
+  return sendJsonError(r.res, 404, 'not_found', `no GET ${r.path} in the console API`);
 }

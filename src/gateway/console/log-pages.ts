@@ -1,6 +1,196 @@
-import type { ConsoleRequest } from './extensions.js';
+/**
+ * @module Console pages for the request log (DESIGN §3.7): the log with filters, keyset paging and
+ * a per-minute chart, a record's detail, "Verify chain", agents, and the policy with "Test a URL"
+ * and retention. The router has signed the person in; POSTs check `_csrf` here.
+ */
 
-/** Not built yet: answers 404. */
-export async function handleLogPages(request: ConsoleRequest): Promise<void> {
-  request.res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found');
+import { SphyrError, SphyrPolicyError } from '../../errors.js';
+import { parseTarget, vetTarget } from '../handlers/target.js';
+import { newDraft } from '../log-draft.js';
+import type { AgentRecord } from '../store/types.js';
+import { chartSince, renderChart } from './chart.js';
+import type { ConsoleRequest } from './extensions.js';
+import { messagePage } from './html.js';
+import { CONTENT_SECURITY_POLICY, mediaType, readBody, sendAsset, sendHtml } from './http.js';
+import {
+  agentsPage,
+  detailPage,
+  LIVE_SCRIPT_PATH,
+  LOG_LIVE_JS,
+  logPage,
+  type PolicyTestResult,
+  policyPage,
+  verifyPage,
+} from './log-html.js';
+import { parseLogQuery, searchLog } from './log-query.js';
+import { csrfValid } from './session.js';
+
+/** The log page may load its one script and poll the API from this origin; nothing else. */
+const LOG_PAGE_CSP = `${CONTENT_SECURITY_POLICY}; script-src 'self'; connect-src 'self'`;
+const AGENT_WINDOW_HOURS = 24;
+
+function reading(r: ConsoleRequest): boolean {
+  return r.method === 'GET' || r.method === 'HEAD';
+}
+
+function notAllowed(r: ConsoleRequest, allow: string): void {
+  if (!reading(r)) r.req.resume();
+  sendHtml(r.res, 405, messagePage('Method not allowed', `Use ${allow} on this page.`, r.user), { allow });
+}
+
+function notFound(r: ConsoleRequest, what = 'There is no such console page.'): void {
+  sendHtml(
+    r.res,
+    404,
+    messagePage('Not found', what, r.user, '<p><a href="/console/log">Request log</a></p>'),
+  );
+}
+
+/** The form of a POST, or undefined after answering (wrong media type or a failed CSRF check). */
+async function readCheckedForm(r: ConsoleRequest): Promise<URLSearchParams | undefined> {
+  if (mediaType(r.req) !== 'application/x-www-form-urlencoded') {
+    r.req.resume();
+    sendHtml(
+      r.res,
+      415,
+      messagePage('Unsupported form', 'Send the form as a normal HTML form post.', r.user),
+    );
+    return undefined;
+  }
+  const form = new URLSearchParams((await readBody(r.req)).toString('utf8'));
+  if (!csrfValid(r.ctx, r.req, r.session, form.get('_csrf'))) {
+    sendHtml(
+      r.res,
+      403,
+      messagePage(
+        'Request refused',
+        'This form was out of date or came from another site (csrf_failed). Go back, reload the page and try again.',
+        r.user,
+      ),
+    );
+    return undefined;
+  }
+  return form;
+}
+
+async function showLog(r: ConsoleRequest): Promise<void> {
+  const query = parseLogQuery(r.url.searchParams);
+  const now = r.ctx.now();
+  const [records, counts] = await Promise.all([
+    searchLog(r.ctx.store, query),
+    r.ctx.store.countByMinute(chartSince(now)),
+  ]);
+  const html = logPage({
+    user: r.user,
+    records,
+    filter: query.filter,
+    before: query.before,
+    limit: query.limit,
+    errors: query.errors,
+    chart: renderChart(counts, now),
+  });
+  sendHtml(r.res, query.errors.length ? 400 : 200, html, { 'content-security-policy': LOG_PAGE_CSP });
+}
+
+async function verifyChain(r: ConsoleRequest): Promise<void> {
+  const form = await readCheckedForm(r);
+  if (!form) return;
+  const started = performance.now();
+  const result = await r.ctx.store.verify();
+  sendHtml(r.res, 200, verifyPage(r.user, result, performance.now() - started));
+}
+
+async function showAgents(r: ConsoleRequest): Promise<void> {
+  const now = r.ctx.now();
+  const agents = await r.ctx.store.listAgents({ since: now - AGENT_WINDOW_HOURS * 3_600_000, limit: 200 });
+  const rows: { agent: AgentRecord; lastSeen?: number }[] = await Promise.all(
+    agents.map(async (agent) => {
+      const [last] = await r.ctx.store.searchLog({ agentId: agent.id, limit: 1 });
+      return { agent, lastSeen: last?.ts };
+    }),
+  );
+  sendHtml(r.res, 200, agentsPage(r.user, rows, now, AGENT_WINDOW_HOURS));
+}
+
+/** The caller may type any spelling; the verdict is for its canonical form (as /v1/check does). */
+function canonical(text: string): string {
+  try {
+    const url = new URL(text);
+    url.hash = '';
+    return url.href;
+  } catch {
+    return text;
+  }
+}
+
+async function testUrl(
+  r: ConsoleRequest,
+  form: URLSearchParams,
+): Promise<{ test?: PolicyTestResult; error?: string }> {
+  const method = (form.get('method') ?? '').trim().toUpperCase();
+  const url = canonical((form.get('url') ?? '').trim());
+  const keyId = (form.get('key') ?? '').trim();
+  if (!/^[A-Z]{1,32}$/.test(method)) return { error: 'The method must be a word like GET or POST.' };
+  if (!url || url.length > 16_384) return { error: 'Enter a URL to test.' };
+  if (keyId && !/^[A-Za-z0-9_-]{1,200}$/.test(keyId)) return { error: 'That is not a key id.' };
+  // A throwaway draft: the same parse, SSRF screen and policy as POST /v1/check, nothing sent or logged.
+  const draft = newDraft('console-test', r.ctx.now(), 'check', r.ip, method);
+  try {
+    const target = parseTarget(url, draft, r.ctx);
+    const vetted = await vetTarget(r.ctx, draft, keyId, method, target);
+    return { test: { method, url, keyId, verdict: 'allow', reason: vetted.reportReason ?? 'allowed' } };
+  } catch (error) {
+    if (error instanceof SphyrPolicyError) {
+      return { test: { method, url, keyId, verdict: 'block', reason: error.code } };
+    }
+    if (error instanceof SphyrError) return { error: `${error.message} (${error.code}).` };
+    throw error;
+  }
+}
+
+async function policy(r: ConsoleRequest): Promise<void> {
+  let outcome: { test?: PolicyTestResult; error?: string } = {};
+  if (r.method === 'POST') {
+    const form = await readCheckedForm(r);
+    if (!form) return;
+    outcome = await testUrl(r, form);
+  } else if (!reading(r)) {
+    return notAllowed(r, 'GET, POST');
+  }
+  const [keys, lastPurge] = await Promise.all([r.ctx.store.listKeys(), r.ctx.store.lastPurge()]);
+  sendHtml(
+    r.res,
+    outcome.error ? 400 : 200,
+    policyPage({ user: r.user, policy: r.ctx.policy, keys, lastPurge, now: r.ctx.now(), ...outcome }),
+  );
+}
+
+export async function handleLogPages(r: ConsoleRequest): Promise<void> {
+  const { path } = r;
+  if (path === '/console/log' || path === '/console/log/') {
+    if (!reading(r)) return notAllowed(r, 'GET');
+    return showLog(r);
+  }
+  if (path === LIVE_SCRIPT_PATH) {
+    if (!reading(r)) return notAllowed(r, 'GET');
+    return sendAsset(r.res, 'text/javascript; charset=utf-8', LOG_LIVE_JS);
+  }
+  if (path === '/console/log/verify') {
+    if (r.method !== 'POST') return notAllowed(r, 'POST');
+    return verifyChain(r);
+  }
+  const detail = /^\/console\/log\/(\d{1,15})$/.exec(path);
+  if (detail) {
+    if (!reading(r)) return notAllowed(r, 'GET');
+    const record = await r.ctx.store.getLogRecord(Number(detail[1]));
+    if (!record) return notFound(r, `There is no record ${detail[1]} (it may have been purged).`);
+    return sendHtml(r.res, 200, detailPage(r.user, record));
+  }
+  if (path === '/console/agents' || path === '/console/agents/') {
+    if (!reading(r)) return notAllowed(r, 'GET');
+    return showAgents(r);
+  }
+  if (path === '/console/policy' || path === '/console/policy/') return policy(r);
+  if (!reading(r)) r.req.resume();
+  return notFound(r);
 }

@@ -13,9 +13,16 @@ import type {
   KeyRecord,
   LogQuery,
   LogRecord,
+  LogSearch,
+  MinuteCount,
   NewLogRecord,
+  NewWebhookDelivery,
+  PurgeInfo,
   SessionRecord,
   VerifyResult,
+  WebhookAttemptPatch,
+  WebhookDeliveryRecord,
+  WebhookRecord,
 } from './types.js';
 
 const SCHEMA = `
@@ -65,6 +72,9 @@ CREATE TABLE IF NOT EXISTS log (
 CREATE INDEX IF NOT EXISTS log_ts ON log (ts);
 CREATE INDEX IF NOT EXISTS log_agent ON log (agent_id, seq);
 CREATE INDEX IF NOT EXISTS log_key ON log (key_id, seq);
+CREATE INDEX IF NOT EXISTS log_outcome ON log (outcome, seq);
+CREATE INDEX IF NOT EXISTS log_host ON log (host, seq);
+CREATE INDEX IF NOT EXISTS agents_expires ON agents (expires_at);
 CREATE TABLE IF NOT EXISTS meta (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -215,6 +225,20 @@ function grantRecord(row: GrantRow): DeviceGrantRecord {
   };
 }
 
+function agentRecord(row: Record<string, unknown>): AgentRecord {
+  return {
+    id: row.id as string,
+    keyId: row.key_id as string,
+    name: row.name as string,
+    runtime: row.runtime as string,
+    version: row.version as string,
+    host: row.host as string,
+    pid: row.pid as number | null,
+    createdAt: row.created_at as number,
+    expiresAt: row.expires_at as number,
+  };
+}
+
 function keyRecord(row: KeyRow): KeyRecord {
   return { id: row.id, name: row.name, createdAt: row.created_at, revokedAt: row.revoked_at };
 }
@@ -285,6 +309,7 @@ export class SqliteStore implements GatewayStore {
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
       db.exec(SCHEMA);
+      db.exec(WEBHOOK_SCHEMA);
     } catch (error) {
       if (error instanceof SphyrConfigError) throw error;
       const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
@@ -485,17 +510,7 @@ export class SqliteStore implements GatewayStore {
     if (cached) return cached;
     const row = this.#stmts.getAgent.get(id) as Record<string, unknown> | undefined;
     if (!row) return undefined;
-    const agent: AgentRecord = {
-      id: row.id as string,
-      keyId: row.key_id as string,
-      name: row.name as string,
-      runtime: row.runtime as string,
-      version: row.version as string,
-      host: row.host as string,
-      pid: row.pid as number | null,
-      createdAt: row.created_at as number,
-      expiresAt: row.expires_at as number,
-    };
+    const agent = agentRecord(row);
     if (this.#agents.size >= 10_000) this.#agents.clear();
     this.#agents.set(id, agent);
     return agent;
@@ -603,13 +618,209 @@ export class SqliteStore implements GatewayStore {
       const last = this.#db
         .prepare('SELECT seq, hash FROM log WHERE ts < ? ORDER BY seq DESC LIMIT 1')
         .get(before) as { seq: number; hash: string } | undefined;
-      if (!last) return 0;
-      // Purge only a prefix of the chain so the rest still verifies from the anchor.
-      const info = this.#db.prepare('DELETE FROM log WHERE seq <= ?').run(last.seq);
-      this.#stmts.setMeta.run('purge_anchor', JSON.stringify(last));
-      return info.changes;
+      let removed = 0;
+      if (last) {
+        // Purge only a prefix of the chain so the rest still verifies from the anchor.
+        removed = this.#db.prepare('DELETE FROM log WHERE seq <= ?').run(last.seq).changes;
+        this.#stmts.setMeta.run('purge_anchor', JSON.stringify(last));
+      }
+      const info: PurgeInfo = { at: Date.now(), removed };
+      this.#stmts.setMeta.run('last_purge', JSON.stringify(info));
+      return removed;
     });
     return purge(cutoff);
+  }
+
+  async listAgents(options: { since: number; limit?: number }): Promise<AgentRecord[]> {
+    const rows = this.#db
+      .prepare('SELECT * FROM agents WHERE expires_at >= ? ORDER BY created_at DESC LIMIT ?')
+      .all(options.since, options.limit ?? 200) as Record<string, unknown>[];
+    return rows.map(agentRecord);
+  }
+
+  async searchLog(q: LogSearch): Promise<LogRecord[]> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: q.limit };
+    const add = (clause: string, name: string, value: unknown) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params[name] = value;
+    };
+    add('seq < @beforeSeq', 'beforeSeq', q.beforeSeq);
+    add('seq > @afterSeq', 'afterSeq', q.afterSeq);
+    add('outcome = @outcome', 'outcome', q.outcome);
+    add('agent_id = @agentId', 'agentId', q.agentId);
+    add('key_id = @keyId', 'keyId', q.keyId);
+    add('host = @host', 'host', q.host);
+    add('ts >= @fromTs', 'fromTs', q.fromTs);
+    add('ts < @toTs', 'toTs', q.toTs);
+    const sql = `SELECT * FROM log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT @limit`;
+    let stmt = this.#searchStmts.get(sql);
+    if (!stmt) {
+      stmt = this.#db.prepare(sql);
+      this.#searchStmts.set(sql, stmt);
+    }
+    return (stmt.all(params) as LogRow[]).map(rowToRecord);
+  }
+
+  readonly #searchStmts = new Map<string, Database.Statement>();
+
+  async getLogRecord(seq: number): Promise<LogRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM log WHERE seq = ?').get(seq) as LogRow | undefined;
+    return row && rowToRecord(row);
+  }
+
+  async countByMinute(since: number): Promise<MinuteCount[]> {
+    const rows = this.#db
+      .prepare(
+        'SELECT ts / 60000 AS m, outcome, COUNT(*) AS n FROM log WHERE ts >= ? GROUP BY m, outcome ORDER BY m',
+      )
+      .all(Math.floor(since)) as { m: number; outcome: string; n: number }[];
+    return rows.map((r) => ({
+      minute: r.m * 60000,
+      outcome: r.outcome as MinuteCount['outcome'],
+      count: r.n,
+    }));
+  }
+
+  async lastPurge(): Promise<PurgeInfo | undefined> {
+    const row = this.#stmts.getMeta.get('last_purge');
+    return row ? (JSON.parse(row.value) as PurgeInfo) : undefined;
+  }
+
+  // ---------------------------------------------------------------- webhooks (DESIGN §3.9)
+
+  async createWebhook(
+    webhook: Pick<WebhookRecord, 'id' | 'url' | 'events' | 'createdAt'>,
+    secret: Uint8Array,
+  ): Promise<WebhookRecord> {
+    const sealed = seal(this.#keys.secretBox, secret, `webhook:${webhook.id}`);
+    this.#db
+      .prepare(
+        `INSERT INTO webhooks (id, url, events, secret, created_at, disabled_at, disabled_reason, consecutive_failures)
+        VALUES (?, ?, ?, ?, ?, NULL, NULL, 0)`,
+      )
+      .run(webhook.id, webhook.url, JSON.stringify(webhook.events), sealed, webhook.createdAt);
+    return { ...webhook, disabledAt: null, disabledReason: null, consecutiveFailures: 0 };
+  }
+
+  #webhookRow(id: string): WebhookRow | undefined {
+    return this.#db.prepare('SELECT * FROM webhooks WHERE id = ?').get(id) as WebhookRow | undefined;
+  }
+
+  async getWebhook(id: string): Promise<{ record: WebhookRecord; secret: Uint8Array } | undefined> {
+    const row = this.#webhookRow(id);
+    if (!row) return undefined;
+    return { record: webhookRecord(row), secret: open(this.#keys.secretBox, row.secret, `webhook:${id}`) };
+  }
+
+  async listWebhooks(): Promise<WebhookRecord[]> {
+    return (this.#db.prepare('SELECT * FROM webhooks ORDER BY created_at, id').all() as WebhookRow[]).map(
+      webhookRecord,
+    );
+  }
+
+  async rotateWebhookSecret(id: string, secret: Uint8Array): Promise<WebhookRecord | undefined> {
+    const sealed = seal(this.#keys.secretBox, secret, `webhook:${id}`);
+    this.#db.prepare('UPDATE webhooks SET secret = ? WHERE id = ?').run(sealed, id);
+    const row = this.#webhookRow(id);
+    return row ? webhookRecord(row) : undefined;
+  }
+
+  async setWebhookDisabled(
+    id: string,
+    disabledAt: number | null,
+    reason: string | null,
+  ): Promise<WebhookRecord | undefined> {
+    this.#db.transaction(() => {
+      if (disabledAt === null) {
+        this.#db
+          .prepare(
+            'UPDATE webhooks SET disabled_at = NULL, disabled_reason = NULL, consecutive_failures = 0 WHERE id = ?',
+          )
+          .run(id);
+      } else {
+        this.#db
+          .prepare('UPDATE webhooks SET disabled_at = ?, disabled_reason = ? WHERE id = ?')
+          .run(disabledAt, reason, id);
+        this.#db
+          .prepare(
+            `UPDATE webhook_deliveries SET status = 'dead', next_attempt_at = NULL,
+            last_error = COALESCE(last_error || '; ', '') || 'webhook disabled'
+            WHERE webhook_id = ? AND status IN ('pending', 'failed')`,
+          )
+          .run(id);
+      }
+    })();
+    const row = this.#webhookRow(id);
+    return row ? webhookRecord(row) : undefined;
+  }
+
+  async noteWebhookAttempt(id: string, success: boolean): Promise<number> {
+    const row = this.#db
+      .prepare(
+        success
+          ? 'UPDATE webhooks SET consecutive_failures = 0 WHERE id = ? RETURNING consecutive_failures'
+          : 'UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = ? RETURNING consecutive_failures',
+      )
+      .get(id) as { consecutive_failures: number } | undefined;
+    return row?.consecutive_failures ?? 0;
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    return this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM webhook_deliveries WHERE webhook_id = ?').run(id);
+      return this.#db.prepare('DELETE FROM webhooks WHERE id = ?').run(id).changes > 0;
+    })();
+  }
+
+  async enqueueWebhookDelivery(d: NewWebhookDelivery): Promise<boolean> {
+    const info = this.#db
+      .prepare(
+        `INSERT OR IGNORE INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, status, attempts,
+        next_attempt_at, last_attempt_at, last_status_code, last_error, created_at, delivered_at)
+        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, NULL, ?, NULL)`,
+      )
+      .run(d.id, d.webhookId, d.eventId, d.eventType, d.payload, d.createdAt, d.createdAt);
+    return info.changes > 0;
+  }
+
+  async dueWebhookDeliveries(now: number, limit: number): Promise<WebhookDeliveryRecord[]> {
+    return (
+      this.#db
+        .prepare(
+          `SELECT d.* FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+          WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= ? AND w.disabled_at IS NULL
+          ORDER BY d.next_attempt_at, d.created_at LIMIT ?`,
+        )
+        .all(now, limit) as DeliveryRow[]
+    ).map(deliveryRecord);
+  }
+
+  async updateWebhookDelivery(id: string, patch: WebhookAttemptPatch): Promise<void> {
+    this.#db
+      .prepare(
+        `UPDATE webhook_deliveries SET status = @status, attempts = @attempts, next_attempt_at = @nextAttemptAt,
+        last_attempt_at = @lastAttemptAt, last_status_code = @lastStatusCode, last_error = @lastError,
+        delivered_at = @deliveredAt WHERE id = @id`,
+      )
+      .run({ ...patch, id });
+  }
+
+  async listWebhookDeliveries(webhookId: string, limit: number): Promise<WebhookDeliveryRecord[]> {
+    return (
+      this.#db
+        .prepare(
+          'SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
+        )
+        .all(webhookId, limit) as DeliveryRow[]
+    ).map(deliveryRecord);
+  }
+
+  async purgeWebhookDeliveriesBefore(cutoff: number): Promise<number> {
+    return this.#db
+      .prepare("DELETE FROM webhook_deliveries WHERE created_at < ? AND status IN ('delivered', 'dead')")
+      .run(cutoff).changes;
   }
 
   async close(): Promise<void> {
@@ -617,4 +828,92 @@ export class SqliteStore implements GatewayStore {
     this.#flush();
     this.#db.close();
   }
+}
+
+const WEBHOOK_SCHEMA = `
+CREATE TABLE IF NOT EXISTS webhooks (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  events TEXT NOT NULL,
+  secret BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  disabled_at INTEGER,
+  disabled_reason TEXT,
+  consecutive_failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  webhook_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  last_attempt_at INTEGER,
+  last_status_code INTEGER,
+  last_error TEXT,
+  created_at INTEGER NOT NULL,
+  delivered_at INTEGER,
+  UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, created_at);
+`;
+
+interface WebhookRow {
+  id: string;
+  url: string;
+  events: string;
+  secret: Buffer;
+  created_at: number;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  consecutive_failures: number;
+}
+
+function webhookRecord(row: WebhookRow): WebhookRecord {
+  return {
+    id: row.id,
+    url: row.url,
+    events: JSON.parse(row.events) as string[],
+    createdAt: row.created_at,
+    disabledAt: row.disabled_at,
+    disabledReason: row.disabled_reason,
+    consecutiveFailures: row.consecutive_failures,
+  };
+}
+
+interface DeliveryRow {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+function deliveryRecord(row: DeliveryRow): WebhookDeliveryRecord {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    payload: row.payload,
+    status: row.status as WebhookDeliveryRecord['status'],
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastAttemptAt: row.last_attempt_at,
+    lastStatusCode: row.last_status_code,
+    lastError: row.last_error,
+    createdAt: row.created_at,
+    deliveredAt: row.delivered_at,
+  };
 }

@@ -65,6 +65,36 @@ export interface LogQuery {
   keyId?: string;
 }
 
+/** A console search of the log (DESIGN §3.7): newest first, keyset paging by seq, never OFFSET. */
+export interface LogSearch {
+  limit: number;
+  /** Only records with seq < beforeSeq (older pages). */
+  beforeSeq?: number;
+  /** Only records with seq > afterSeq (live updates). */
+  afterSeq?: number;
+  outcome?: Outcome;
+  agentId?: string;
+  keyId?: string;
+  host?: string;
+  /** Time range on `ts` (ms): fromTs ≤ ts < toTs. */
+  fromTs?: number;
+  toTs?: number;
+}
+
+/** Records per minute and outcome, for the console chart. */
+export interface MinuteCount {
+  /** Start of the minute (ms). */
+  minute: number;
+  outcome: Outcome;
+  count: number;
+}
+
+/** The last retention purge: when it ran and how many records it removed. */
+export interface PurgeInfo {
+  at: number;
+  removed: number;
+}
+
 export interface VerifyResult {
   ok: boolean;
   checked: number;
@@ -86,6 +116,8 @@ export interface KeyStore {
 export interface AgentStore {
   putAgent(agent: AgentRecord): Promise<void>;
   getAgent(id: string): Promise<AgentRecord | undefined>;
+  /** Agents registered or still live since `since` (ms), newest first, at most `limit`. */
+  listAgents(options: { since: number; limit?: number }): Promise<AgentRecord[]>;
 }
 
 export interface LogStore {
@@ -94,6 +126,13 @@ export interface LogStore {
   verify(): Promise<VerifyResult>;
   /** Delete records older than `cutoff` (ms); returns how many went. */
   purgeBefore(cutoff: number): Promise<number>;
+  /** Filtered, newest-first search for the console. */
+  searchLog(search: LogSearch): Promise<LogRecord[]>;
+  getLogRecord(seq: number): Promise<LogRecord | undefined>;
+  /** Per-minute counts by outcome for records with ts ≥ since. */
+  countByMinute(since: number): Promise<MinuteCount[]>;
+  /** The last retention purge, if one ran. */
+  lastPurge(): Promise<PurgeInfo | undefined>;
 }
 
 /** A console account. The password is stored only as a scrypt hash (`scrypt$N$r$p$salt$hash`). */
@@ -169,7 +208,7 @@ export interface AuthStore {
   openSecret(sealed: Buffer, aad: string): Uint8Array;
 }
 
-export interface GatewayStore extends KeyStore, AgentStore, LogStore, AuthStore {
+export interface GatewayStore extends KeyStore, AgentStore, LogStore, AuthStore, WebhookStore {
   /** Keyed SHA-256 of a canonical URL, so equal URLs match without storing them. */
   hashUrl(canonicalUrl: string): string;
   close(): Promise<void>;
@@ -184,4 +223,88 @@ export interface RateLimitResult {
 /** At most `limit` hits in any rolling `windowMs` window per key. */
 export interface RateLimiter {
   hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult>;
+}
+
+/** A webhook endpoint (DESIGN §3.9). Its secret is stored sealed and never listed. */
+export interface WebhookRecord {
+  /** `wh_…` */
+  id: string;
+  url: string;
+  /** Event types it receives. */
+  events: string[];
+  createdAt: number;
+  disabledAt: number | null;
+  disabledReason: string | null;
+  /** Failed attempts in a row (any delivery); reset by a success or by re-enabling. */
+  consecutiveFailures: number;
+}
+
+/**
+ * `pending`: not tried yet; `failed`: the last attempt failed and another is scheduled;
+ * `delivered`: a 2xx came back; `dead`: given up (retries exhausted, webhook disabled or refused).
+ */
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'dead';
+
+export interface WebhookDeliveryRecord {
+  id: string;
+  webhookId: string;
+  /** The event id: the Standard Webhooks `webhook-id`, unique per webhook. */
+  eventId: string;
+  eventType: string;
+  /** The exact JSON body sent on every attempt. */
+  payload: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastAttemptAt: number | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+export type NewWebhookDelivery = Pick<
+  WebhookDeliveryRecord,
+  'id' | 'webhookId' | 'eventId' | 'eventType' | 'payload' | 'createdAt'
+>;
+
+/** What one attempt changed on a delivery. */
+export type WebhookAttemptPatch = Pick<
+  WebhookDeliveryRecord,
+  'status' | 'attempts' | 'nextAttemptAt' | 'lastAttemptAt' | 'lastStatusCode' | 'lastError' | 'deliveredAt'
+>;
+
+/** Webhook endpoints and their persisted delivery queue (DESIGN §3.9). */
+export interface WebhookStore {
+  /** `secret` (the 64 hex chars as ASCII bytes) is sealed with the data key, bound to `webhook:<id>`. */
+  createWebhook(
+    webhook: Pick<WebhookRecord, 'id' | 'url' | 'events' | 'createdAt'>,
+    secret: Uint8Array,
+  ): Promise<WebhookRecord>;
+  getWebhook(id: string): Promise<{ record: WebhookRecord; secret: Uint8Array } | undefined>;
+  listWebhooks(): Promise<WebhookRecord[]>;
+  /** A new secret; the old one is gone at once (pending retries sign with the new one). */
+  rotateWebhookSecret(id: string, secret: Uint8Array): Promise<WebhookRecord | undefined>;
+  /**
+   * Disable (with a reason; outstanding deliveries become `dead`) or, with `disabledAt` null,
+   * re-enable (failure count back to 0).
+   */
+  setWebhookDisabled(
+    id: string,
+    disabledAt: number | null,
+    reason: string | null,
+  ): Promise<WebhookRecord | undefined>;
+  /** Success resets the count, failure adds one; returns the new count. */
+  noteWebhookAttempt(id: string, success: boolean): Promise<number>;
+  /** Removes the webhook and its deliveries; false when there was none. */
+  deleteWebhook(id: string): Promise<boolean>;
+  /** Queue a delivery due now; false when this event is already queued for this webhook. */
+  enqueueWebhookDelivery(delivery: NewWebhookDelivery): Promise<boolean>;
+  /** Pending/failed deliveries of enabled webhooks due at `now`, oldest first. */
+  dueWebhookDeliveries(now: number, limit: number): Promise<WebhookDeliveryRecord[]>;
+  updateWebhookDelivery(id: string, patch: WebhookAttemptPatch): Promise<void>;
+  /** Newest first. */
+  listWebhookDeliveries(webhookId: string, limit: number): Promise<WebhookDeliveryRecord[]>;
+  /** Delete delivered/dead deliveries created before `cutoff`; returns how many went. */
+  purgeWebhookDeliveriesBefore(cutoff: number): Promise<number>;
 }
