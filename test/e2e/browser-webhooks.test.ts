@@ -1,0 +1,113 @@
+import { mkdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhook } from '../../src/sdk/webhook.js';
+import { launchChromium } from '../helpers/browser.js';
+import { ROOT } from '../helpers/cli.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const PASSWORD = 'correct horse battery staple';
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+
+interface Delivery {
+  body: string;
+  signature: string;
+  webhookId: string;
+}
+
+let gw: TestGateway;
+let browser: Browser;
+let receiver: http.Server;
+let receiverUrl: string;
+const deliveries: Delivery[] = [];
+
+beforeAll(async () => {
+  receiver = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      deliveries.push({
+        body: Buffer.concat(chunks).toString('utf8'),
+        signature: String(req.headers['x-sphyr-signature'] ?? ''),
+        webhookId: String(req.headers['webhook-id'] ?? ''),
+      });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/sphyr`;
+  gw = await startTestGateway('{"unsafeAllowRanges": ["127.0.0.0/8"]}', {
+    adminPassword: PASSWORD,
+    webhooks: { pollIntervalMs: 50 },
+  });
+  browser = await launchChromium();
+  await mkdir(ARTIFACTS, { recursive: true });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await gw?.close();
+  await new Promise((r) => receiver?.close(r));
+});
+
+async function nextDelivery(after: number): Promise<Delivery> {
+  for (let i = 0; i < 200; i += 1) {
+    const d = deliveries[after];
+    if (d) return d;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('no webhook delivery arrived');
+}
+
+/** Create a key in the console: a key.created event, delivered to the webhook. */
+async function createKey(page: Page, name: string): Promise<void> {
+  await page.goto(`${gw.gateway.url}/console/keys`);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.getByLabel('Credential').waitFor({ state: 'visible' });
+}
+
+describe('webhooks in a real browser', () => {
+  it('creates a webhook, receives a signed delivery, rotates, and the old secret then fails', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${gw.gateway.url}/console/webhooks`);
+    await page.waitForURL(/\/console\/login\?next=/);
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/console\/webhooks$/);
+
+    await page.getByLabel('URL').fill(receiverUrl);
+    await page.getByRole('checkbox', { name: 'key.created' }).check();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-webhooks-new.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    const oldSecret = await page.locator('#secret').inputValue();
+    expect(oldSecret).toMatch(/^[0-9a-f]{64}$/);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-webhook-secret.png') });
+    // Shown once: the list does not carry it.
+    await page.goto(`${gw.gateway.url}/console/webhooks`);
+    expect(await page.content()).not.toContain(oldSecret);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-webhooks.png'), fullPage: true });
+
+    await createKey(page, 'webhook-test-1');
+    const first = await nextDelivery(0);
+    expect(JSON.parse(first.body)).toMatchObject({ type: 'key.created', data: { name: 'webhook-test-1' } });
+    expect(verifyWebhook(first.body, first.signature, oldSecret)).toBe(true);
+
+    await page.goto(`${gw.gateway.url}/console/webhooks`);
+    await page.getByRole('button', { name: /^Rotate the secret of/ }).click();
+    const newSecret = await page.locator('#secret').inputValue();
+    expect(newSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect(newSecret).not.toBe(oldSecret);
+
+    await createKey(page, 'webhook-test-2');
+    const second = await nextDelivery(1);
+    expect(JSON.parse(second.body)).toMatchObject({ type: 'key.created', data: { name: 'webhook-test-2' } });
+    expect(verifyWebhook(second.body, second.signature, oldSecret)).toBe(false);
+    expect(verifyWebhook(second.body, second.signature, newSecret)).toBe(true);
+    expect(new Set(deliveries.map((d) => d.webhookId)).size).toBe(deliveries.length);
+  }, 90_000);
+});
