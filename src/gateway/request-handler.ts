@@ -39,6 +39,16 @@ function routeFor(method: string, path: string): Route | 'health' | undefined {
 
 /** The gateway's request pipeline (DESIGN §1): limit → verify → limits → screen → policy → relay → log. */
 export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents) {
+  // A flood of 429s is one piece of news a minute per key (or address), not one webhook delivery each.
+  const lastRateLimitEvent = new Map<string, number>();
+  const rateLimitNews = (draft: LogDraft): boolean => {
+    const who = draft.keyId ?? draft.clientIp ?? 'unknown';
+    const last = lastRateLimitEvent.get(who);
+    if (last !== undefined && draft.ts - last < 60_000) return false;
+    if (lastRateLimitEvent.size > 10_000) lastRateLimitEvent.clear();
+    lastRateLimitEvent.set(who, draft.ts);
+    return true;
+  };
   return async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const now = ctx.now();
@@ -62,7 +72,10 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       committed = true;
       draft.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
       await ctx.store.append(draft);
-      if (ctx.events && (draft.outcome === 'blocked' || draft.outcome === 'rate_limited')) {
+      if (
+        ctx.events &&
+        (draft.outcome === 'blocked' || (draft.outcome === 'rate_limited' && rateLimitNews(draft)))
+      ) {
         ctx.events.emit(
           newEvent(draft.outcome === 'blocked' ? 'request.blocked' : 'request.rate_limited', draft.ts, {
             requestId: draft.id,

@@ -671,3 +671,28 @@ describe('persistence', () => {
     }
   });
 });
+
+describe('a flood of 429s', () => {
+  it('becomes one request.rate_limited delivery a minute per key, not one per refused request', async () => {
+    const flood = await startTestGateway(
+      JSON.stringify({ unsafeAllowRanges: ['127.0.0.0/8'], rateLimits: { perAgent: 1 } }),
+      { adminPassword: PASSWORD, webhooks: { pollIntervalMs: 20 } },
+    );
+    const rx = await receiver();
+    try {
+      const console = await signedIn(flood);
+      await createHook(console, rx.url, ['request.rate_limited']);
+      const client = flood.client('flooder');
+      const answers = await Promise.allSettled(
+        Array.from({ length: 8 }, () => client.check('GET', 'http://127.0.0.1:9/')),
+      );
+      expect(answers.filter((a) => a.status === 'rejected').length).toBeGreaterThanOrEqual(6);
+      await waitFor(() => rx.got.find((g) => eventOf(g).type === 'request.rate_limited'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(rx.got.filter((g) => eventOf(g).type === 'request.rate_limited')).toHaveLength(1);
+    } finally {
+      await flood.close();
+      await rx.close();
+    }
+  });
+});
