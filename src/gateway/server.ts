@@ -184,7 +184,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   port = address.port;
 
-  const purge = () => store.purgeBefore(now() - policy.retentionDays * 24 * 60 * 60 * 1000);
+  const purge = async () => {
+    await store.purgeExpiredAuth(now());
+    return store.purgeBefore(now() - policy.retentionDays * 24 * 60 * 60 * 1000);
+  };
   await purge();
   const purgeTimer = setInterval(() => {
     purge().catch((error) => warn(`retention purge failed: ${error}`));

@@ -347,6 +347,17 @@ describe('OAuth device login endpoints', () => {
     expect((await poll(later.device_code)).body.error).toBe('expired_token');
   });
 
+  it('revokes the key of an approved login nobody collected, at the next purge', async () => {
+    const code = await startLogin();
+    const { keyId } = await approve(code.user_code);
+    clock.advance(600_000 + 5 * 60_000 + 1);
+    await tg.gateway.purge();
+    expect((await tg.gateway.store.getKey(keyId))?.record.revokedAt).not.toBeNull();
+    const grant = await tg.gateway.store.getDeviceGrantByDeviceCodeHash(hashDeviceCode(code.device_code));
+    expect(grant?.sealedCredential).toBeNull();
+    expect((await poll(code.device_code)).body.error).toBe('expired_token');
+  });
+
   it('checks client_id, device_code and grant_type', async () => {
     const code = await startLogin();
     expect((await poll(code.device_code, 'another-client')).body.error).toBe('invalid_client');

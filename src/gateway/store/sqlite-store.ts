@@ -442,6 +442,19 @@ export class SqliteStore implements GatewayStore {
   }
 
   async purgeExpiredAuth(now: number): Promise<number> {
+    // An approved login nobody collected: its secret never left the gateway, so its key goes too.
+    // (The token endpoint still hands it over up to one polling interval after expiry.)
+    this.#db
+      .prepare(
+        `UPDATE keys SET revoked_at = ? WHERE revoked_at IS NULL AND id IN (SELECT key_id FROM device_grants
+        WHERE status = 'approved' AND key_id IS NOT NULL AND expires_at < ?)`,
+      )
+      .run(now, now - 5 * 60_000);
+    this.#db
+      .prepare(
+        `UPDATE device_grants SET sealed_credential = NULL WHERE status = 'approved' AND expires_at < ?`,
+      )
+      .run(now - 5 * 60_000);
     const a = this.#db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(now).changes;
     // Grants stay a day past expiry so a late poll still gets expired_token, not invalid_grant.
     const b = this.#db
