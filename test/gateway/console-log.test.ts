@@ -311,6 +311,6 @@ describe('no credential on any page', () => {
     expect(api).not.toContain(secret);
     const js = await browser.get('/console/log/live.js');
     expect(js.headers.get('content-type')).toContain('text/javascript');
-    expect(await js.text()).toContain('/v1/console/log?after=');
+    expect(await js.text()).toContain('/v1/console/log?limit=200&after=');
   });
 });

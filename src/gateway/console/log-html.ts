@@ -294,7 +294,7 @@ export const LOG_LIVE_JS = `'use strict';
   say('Live: new records appear here.');
   const poll = async () => {
     try {
-      const res = await fetch('/v1/console/log?after=' + after + (query ? '&' + query : ''), {
+      const res = await fetch('/v1/console/log?limit=200&after=' + after + (query ? '&' + query : ''), {
         headers: { accept: 'application/json' },
         credentials: 'same-origin',
       });
@@ -307,7 +307,11 @@ export const LOG_LIVE_JS = `'use strict';
         const empty = document.getElementById('log-empty');
         if (empty) empty.remove();
         while (body.rows.length > 200) body.deleteRow(body.rows.length - 1);
-        say('Live: ' + records.length + ' new record' + (records.length === 1 ? '' : 's') + ' at ' + new Date().toISOString().slice(11, 19) + ' UTC.');
+        say(
+          records.length === 200
+            ? 'Live: more than 200 new records since the last look; reload the page to see them all.'
+            : 'Live: ' + records.length + ' new record' + (records.length === 1 ? '' : 's') + ' at ' + new Date().toISOString().slice(11, 19) + ' UTC.',
+        );
       }
     } catch (error) {
       say('Live updates paused (' + error.message + '); reload the page to see new records.');
