@@ -1,4 +1,4 @@
-import type { Policy } from '../policy/index.js';
+import type { Cidr, Policy } from '../policy/index.js';
 import type { NonceStore } from '../signing/index.js';
 import type { EventSink } from './events.js';
 import type { GatewayStore, RateLimiter } from './store/types.js';
@@ -46,6 +46,8 @@ export interface GatewayContext {
    * writes to config). Set after listen when not configured; https here makes session cookies Secure.
    */
   publicUrl: string;
+  /** Proxies whose X-Forwarded-For is believed (`--trust-proxy`); empty: the socket peer is the client. */
+  trustedProxies: readonly Cidr[];
   /** Where gateway events go (the webhook dispatcher); absent in tests that do not care. */
   events?: EventSink;
 }

@@ -5,6 +5,7 @@ import { ENTROPY_BODY_PREFIX_BYTES } from '../policy/index.js';
 import type { SignedCallKind } from '../signing/index.js';
 import { authenticate, type Caller, checkPreAuthLimit } from './authenticate.js';
 import { BodySpool } from './body-spool.js';
+import { clientIp } from './client-ip.js';
 import type { GatewayContext } from './context.js';
 import { newEvent } from './events.js';
 import { handleRegister } from './handlers/agents.js';
@@ -53,7 +54,7 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
     const started = performance.now();
     const now = ctx.now();
     const requestId = newRequestId(now);
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = clientIp(req, ctx.trustedProxies);
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (isWebPath(path)) {

@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SphyrConfigError, SphyrRequestError } from '../errors.js';
-import { DEFAULT_POLICY, type Policy } from '../policy/index.js';
+import { DEFAULT_POLICY, type Policy, parseCidr } from '../policy/index.js';
 import { MemoryNonceStore, type NonceStore } from '../signing/index.js';
 import { DEFAULT_LIMITS, type GatewayContext, type GatewayLimits } from './context.js';
 import { newRequestId } from './ids.js';
@@ -39,6 +39,8 @@ export interface GatewayOptions {
   publicUrl?: string;
   /** The first console admin's password (default: SPHYR_ADMIN_PASSWORD, else generated and reported once). */
   adminPassword?: string;
+  /** CIDRs of reverse proxies whose X-Forwarded-For names the client (default: none trusted). */
+  trustProxy?: readonly string[];
   /** Webhook delivery tuning (retry schedule, timeouts, poll interval; DESIGN §3.9). */
   webhooks?: WebhookOptions;
 }
@@ -143,6 +145,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     tmpDir,
     warn,
     publicUrl: options.publicUrl ?? '',
+    trustedProxies: (options.trustProxy ?? []).map((range) => parseCidr(range)),
   };
   const agents = createUpstreamAgents(options.upstreamCa);
   const webhooks = new WebhookDispatcher(ctx, { ca: options.upstreamCa, ...options.webhooks });

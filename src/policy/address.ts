@@ -83,6 +83,19 @@ function denyReason(addr: IPv4 | IPv6): DenyReason | undefined {
   return v6.match(COMPILED_IPV6_GLOBAL_UNICAST) ? undefined : 'ssrf_reserved';
 }
 
+/**
+ * Whether a peer address (as a socket reports it) is inside one of `ranges`; an IPv4-mapped IPv6
+ * peer (`::ffff:10.0.0.1` on a dual-stack listener) counts as its IPv4 address. For trusting proxies,
+ * not for SSRF screening (which stays strict).
+ */
+export function peerInRanges(ip: string, ranges: readonly Cidr[]): boolean {
+  const parsed = parseStrict(ip);
+  if (!parsed || parsed.zoned) return false;
+  let addr = parsed.addr;
+  if (addr.kind() === 'ipv6' && (addr as IPv6).isIPv4MappedAddress()) addr = (addr as IPv6).toIPv4Address();
+  return ranges.some((range) => inCidr(addr, range));
+}
+
 function inCidr(addr: IPv4 | IPv6, cidr: Cidr): boolean {
   // Same family only: an IPv4 range never covers ::ffff:a.b.c.d (kept strict on purpose).
   return addr.kind() === cidr.kind && addr.match(cidr.range);

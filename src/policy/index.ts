@@ -7,6 +7,7 @@ export {
   canonicalAddress,
   classifyAddress,
   parseCidr,
+  peerInRanges,
 } from './address.js';
 export {
   type ClassifyOptions,

@@ -1,8 +1,24 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../config/paths.js';
 import { SphyrConfigError } from '../../errors.js';
+import { parseCidr } from '../../policy/address.js';
 import type { CliIo } from '../io.js';
 import { parsePort } from './options.js';
+
+function parseTrustProxy(text: string): string[] {
+  const ranges = text
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  for (const range of ranges) {
+    try {
+      parseCidr(range);
+    } catch (error) {
+      throw new SphyrConfigError('bad_trust_proxy', `--trust-proxy: ${(error as Error).message}`);
+    }
+  }
+  return ranges;
+}
 
 function parsePublicUrl(text: string): string {
   let url: URL;
@@ -26,6 +42,7 @@ interface StartOptions {
   dataDir?: string;
   policy?: string;
   publicUrl?: string;
+  trustProxy?: string;
 }
 
 /** `sphyr gateway start`: runs until SIGTERM/SIGINT, then drains requests and flushes the log. */
@@ -41,6 +58,10 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
     .option(
       '--public-url <url>',
       'the URL people and clients use to reach the gateway, e.g. https://sphyr.example.com behind a TLS proxy',
+    )
+    .option(
+      '--trust-proxy <cidrs>',
+      'comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (e.g. 127.0.0.1/32)',
     )
     .action(async (opts: StartOptions) => {
       // Loaded here, not at start-up, so other commands stay quick.
@@ -64,6 +85,7 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
           policy,
           warn: (m) => io.err(`sphyr gateway: ${m}`),
           ...(opts.publicUrl ? { publicUrl: parsePublicUrl(opts.publicUrl) } : {}),
+          ...(opts.trustProxy ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
           ...(io.env.SPHYR_ADMIN_PASSWORD ? { adminPassword: io.env.SPHYR_ADMIN_PASSWORD } : {}),
         });
         if (running.initialAdmin) {

@@ -5,6 +5,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientIp } from '../client-ip.js';
 import type { GatewayContext } from '../context.js';
 import { approveGrant, denyGrant, findGrantForApproval, normalizeUserCode } from '../oauth/device-grants.js';
 import type { DeviceGrantRecord } from '../store/types.js';
@@ -539,7 +540,7 @@ export async function handleConsole(
     path,
     url: new URL(req.url ?? '/', 'http://sphyr.invalid'),
     method: req.method ?? 'GET',
-    ip: req.socket.remoteAddress ?? 'unknown',
+    ip: clientIp(req, ctx.trustedProxies),
   };
   const api = path.startsWith('/v1/');
   try {

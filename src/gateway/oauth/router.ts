@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SphyrRateLimitError } from '../../errors.js';
 import { checkPreAuthLimit } from '../authenticate.js';
+import { clientIp } from '../client-ip.js';
 import type { GatewayContext } from '../context.js';
 import { handleDeviceCode } from './device-code.js';
 import { isMetadataPath, sendMetadata } from './metadata.js';
@@ -44,7 +45,7 @@ export async function handleOAuth(
   res: ServerResponse,
   path: string,
 ): Promise<void> {
-  const ip = req.socket.remoteAddress ?? 'unknown';
+  const ip = clientIp(req, ctx.trustedProxies);
   const method = req.method ?? 'GET';
   try {
     await checkLimit(ctx, ip, path);
