@@ -1,5 +1,6 @@
 /** @module Which clients are here and which of their config files to edit. */
 
+// Synchronous fs on purpose: dozens of tiny probes, each cheaper than a thread-pool round trip.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from '../../clients/common.js';
 import type { ClientAdapter, ConfigLocation } from '../../clients/types.js';
@@ -12,11 +13,6 @@ export interface Target {
   file: string;
   /** Where it is on this machine. */
   local: string;
-}
-
-// Synchronous on purpose: dozens of tiny probes, and a thread-pool round trip each cost more than the probe.
-async function exists(p: string): Promise<boolean> {
-  return existsSync(p);
 }
 
 /** Expand one `*` path segment against the folders that exist. */
@@ -42,7 +38,7 @@ export async function expand(host: GuardHost, pattern: string): Promise<string[]
 
 export async function isDetected(host: GuardHost, client: ClientAdapter): Promise<boolean> {
   for (const pattern of client.detectPaths(host)) {
-    for (const p of await expand(host, pattern)) if (await exists(localPath(host, p))) return true;
+    for (const p of await expand(host, pattern)) if (existsSync(localPath(host, p))) return true;
   }
   return false;
 }
@@ -80,7 +76,7 @@ export async function targetsFor(
     }
     for (const file of await expand(host, location.path)) {
       const local = localPath(host, file);
-      if ((await exists(local)) || (await exists(localPath(host, parentOf(host, file))))) {
+      if (existsSync(local) || existsSync(localPath(host, parentOf(host, file)))) {
         found.push({ client, label: location.label, file, local });
       }
     }

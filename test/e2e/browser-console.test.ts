@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInWhenAsked } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startTarget, type TargetServer } from '../helpers/target-server.js';
@@ -36,10 +36,7 @@ describe('the request log in a real browser', () => {
       if (m.type() === 'error') errors.push(m.text());
     });
     await page.goto(`${gw.gateway.url}/console/log`);
-    await page.waitForURL(/\/console\/login\?next=/);
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWhenAsked(page, PASSWORD);
     await page.waitForURL(/\/console\/log$/);
     await page.getByText('Live: new records appear here.').waitFor({ state: 'visible' });
 

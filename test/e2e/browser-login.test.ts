@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayClient } from '../../src/client/gateway-client.js';
 import { parseCredential } from '../../src/config/credential.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInWhenAsked } from '../helpers/browser.js';
 import { ROOT, SPHYR_BIN } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 import { startTarget, type TargetServer } from '../helpers/target-server.js';
@@ -53,11 +53,9 @@ describe('sphyr login approved in a real browser', () => {
     page.on('request', (r) => urls.push(r.url()));
     // The link from the terminal: not signed in yet, so the console asks first and comes back.
     await page.goto(link);
-    await page.waitForURL(/\/console\/login\?next=/);
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'console-login.png') });
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWhenAsked(page, PASSWORD, () =>
+      page.screenshot({ path: path.join(ARTIFACTS, 'console-login.png') }),
+    );
     await page.waitForLoadState();
     await page.screenshot({ path: path.join(ARTIFACTS, 'after-sign-in.png') });
     // Confirmation is asked even though the code came in the link.

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../src/sdk/webhook.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, signInWhenAsked } from '../helpers/browser.js';
 import { ROOT } from '../helpers/cli.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -74,10 +74,7 @@ describe('webhooks in a real browser', () => {
   it('creates a webhook, receives a signed delivery, rotates, and the old secret then fails', async () => {
     const page = await browser.newPage();
     await page.goto(`${gw.gateway.url}/console/webhooks`);
-    await page.waitForURL(/\/console\/login\?next=/);
-    await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWhenAsked(page, PASSWORD);
     await page.waitForURL(/\/console\/webhooks$/);
 
     await page.getByLabel('URL').fill(receiverUrl);

@@ -2,56 +2,11 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databasePath } from '../../src/gateway/store/sqlite-store.js';
 import type { NewLogRecord, Outcome } from '../../src/gateway/store/types.js';
+import { CONSOLE_PASSWORD, ConsoleBrowser, signIn } from '../helpers/console-browser.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startTarget, type TargetServer } from '../helpers/target-server.js';
 
-const PASSWORD = 'correct horse battery staple';
-
-/** A cookie jar that follows no redirects (like test/gateway/console.test.ts). */
-class Browser {
-  readonly #cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
-
-  async request(method: string, urlPath: string, body?: string, headers: Record<string, string> = {}) {
-    const cookie = [...this.#cookies].map(([n, v]) => `${n}=${v}`).join('; ');
-    const res = await fetch(`${this.base}${urlPath}`, {
-      method,
-      body,
-      redirect: 'manual',
-      headers: { ...headers, ...(cookie ? { cookie } : {}) },
-    });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      if (/max-age=0/i.test(line)) this.#cookies.delete(pair.slice(0, eq));
-      else this.#cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
-    }
-    return res;
-  }
-
-  get(urlPath: string) {
-    return this.request('GET', urlPath);
-  }
-
-  post(urlPath: string, form: Record<string, string>) {
-    return this.request('POST', urlPath, new URLSearchParams(form).toString(), {
-      'content-type': 'application/x-www-form-urlencoded',
-      origin: this.base,
-    });
-  }
-
-  async json<T>(urlPath: string): Promise<T> {
-    const res = await this.get(urlPath);
-    expect(res.status).toBe(200);
-    return (await res.json()) as T;
-  }
-}
-
-function csrfOf(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!match?.[1]) throw new Error('no _csrf field in the page');
-  return match[1];
-}
+const PASSWORD = CONSOLE_PASSWORD;
 
 interface ApiRecord {
   seq: number;
@@ -65,7 +20,7 @@ interface ApiRecord {
 
 let th: TestGateway;
 let target: TargetServer;
-let browser: Browser;
+let browser: ConsoleBrowser;
 let csrf: string;
 const T0 = Date.UTC(2025, 0, 15, 12, 0, 0);
 
@@ -109,14 +64,8 @@ beforeAll(async () => {
   target = await startTarget();
   th = await startTestGateway(undefined, { adminPassword: PASSWORD });
   for (const [i, fields] of SEED.entries()) await th.gateway.store.append(record(i + 1, fields));
-  browser = new Browser(th.gateway.url);
-  const login = await browser.get('/console/login');
-  const res = await browser.post('/console/login', {
-    _csrf: csrfOf(await login.text()),
-    username: 'admin',
-    password: PASSWORD,
-  });
-  expect(res.status).toBe(303);
+  browser = new ConsoleBrowser(th.gateway.url);
+  expect((await signIn(browser)).status).toBe(303);
   csrf = (await browser.json<{ csrfToken: string }>('/v1/console/session')).csrfToken;
 });
 

@@ -5,101 +5,14 @@ import { GatewayClient } from '../../src/client/gateway-client.js';
 import { type Credential, parseCredential } from '../../src/config/credential.js';
 import { startGateway } from '../../src/gateway/server.js';
 import { DEFAULT_POLICY } from '../../src/policy/index.js';
+import { CONSOLE_PASSWORD, ConsoleBrowser, csrfOf, signIn } from '../helpers/console-browser.js';
 import { startTestGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = CONSOLE_PASSWORD;
 const CREDENTIAL_TEXT = /sphyr\.key_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}/;
 
-/** A minimal browser: a cookie jar (name, path, Max-Age=0 deletes), no redirects followed. */
-class Browser {
-  readonly #cookies = new Map<string, { value: string; path: string }>();
-  readonly base: string;
-  origin: string;
-
-  constructor(base: string) {
-    this.base = base;
-    this.origin = base;
-  }
-
-  cookieHeader(urlPath: string): string {
-    return [...this.#cookies]
-      .filter(([, c]) => urlPath.startsWith(c.path))
-      .map(([name, c]) => `${name}=${c.value}`)
-      .join('; ');
-  }
-
-  has(name: string): boolean {
-    return this.#cookies.has(name);
-  }
-
-  #store(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const value = pair.slice(eq + 1);
-      const cookiePath = attrs.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
-      if (attrs.some((a) => a.toLowerCase() === 'max-age=0')) this.#cookies.delete(name);
-      else this.#cookies.set(name, { value, path: cookiePath });
-    }
-  }
-
-  async request(
-    method: string,
-    urlPath: string,
-    init: { body?: string; headers?: Record<string, string> } = {},
-  ) {
-    const headers: Record<string, string> = { ...init.headers };
-    const cookie = this.cookieHeader(urlPath.split('?')[0] ?? urlPath);
-    if (cookie) headers.cookie = cookie;
-    const res = await fetch(`${this.base}${urlPath}`, {
-      method,
-      headers,
-      body: init.body,
-      redirect: 'manual',
-    });
-    this.#store(res);
-    return res;
-  }
-
-  get(urlPath: string) {
-    return this.request('GET', urlPath);
-  }
-
-  /** A form post the way a browser sends it from one of our pages: with its Origin. */
-  post(urlPath: string, form: Record<string, string>, headers: Record<string, string> = {}) {
-    return this.request('POST', urlPath, {
-      body: new URLSearchParams(form).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.origin, ...headers },
-    });
-  }
-
-  api(method: string, urlPath: string, body?: unknown, headers: Record<string, string> = {}) {
-    return this.request(method, urlPath, {
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    });
-  }
-}
-
-function csrfOf(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!match?.[1]) throw new Error('no _csrf field in the page');
-  return match[1];
-}
-
-async function signIn(browser: Browser, password = PASSWORD, next?: string, username = 'admin') {
-  const page = await browser.get(`/console/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
-  expect(page.status).toBe(200);
-  const html = await page.text();
-  const fields: Record<string, string> = { _csrf: csrfOf(html), username, password };
-  const nextField = /name="next" value="([^"]+)"/.exec(html)?.[1];
-  if (nextField) fields.next = nextField.replaceAll('&amp;', '&');
-  return browser.post('/console/login', fields);
-}
-
-async function signedIn(th: TestGateway): Promise<{ browser: Browser; csrf: string }> {
-  const browser = new Browser(th.gateway.url);
+async function signedIn(th: TestGateway): Promise<{ browser: ConsoleBrowser; csrf: string }> {
+  const browser = new ConsoleBrowser(th.gateway.url);
   const res = await signIn(browser);
   expect(res.status).toBe(303);
   const session = await browser.api('GET', '/v1/console/session');
@@ -158,7 +71,7 @@ describe('first admin', () => {
       try {
         expect(second.initialAdmin).toBeUndefined();
         expect(await second.store.countAdmins()).toBe(1);
-        const browser = new Browser(second.url);
+        const browser = new ConsoleBrowser(second.url);
         const res = await signIn(browser, generated?.password);
         expect(res.status).toBe(303);
       } finally {
@@ -172,14 +85,14 @@ describe('first admin', () => {
   it('uses the given password and reports nothing', async () => {
     const th = await gateway();
     expect(th.gateway.initialAdmin).toBeUndefined();
-    expect((await signIn(new Browser(th.gateway.url))).status).toBe(303);
+    expect((await signIn(new ConsoleBrowser(th.gateway.url))).status).toBe(303);
   });
 });
 
 describe('sign-in', () => {
   it('sets an HttpOnly, SameSite=Strict session cookie (no Secure on http) and serves strict headers', async () => {
     const th = await gateway();
-    const browser = new Browser(th.gateway.url);
+    const browser = new ConsoleBrowser(th.gateway.url);
     const unsigned = await browser.get('/console');
     expect(unsigned.status).toBe(303);
     expect(unsigned.headers.get('location')).toBe('/console/login?next=%2Fconsole');
@@ -221,7 +134,7 @@ describe('sign-in', () => {
 
   it('marks the cookie Secure when the public URL is https', async () => {
     const th = await gateway({ publicUrl: 'https://sphyr.example.com' });
-    const res = await signIn(new Browser(th.gateway.url));
+    const res = await signIn(new ConsoleBrowser(th.gateway.url));
     expect(res.status).toBe(303);
     const cookie = res.headers.getSetCookie().find((c) => c.startsWith('sphyr_session='));
     expect(cookie).toContain('; Secure');
@@ -238,7 +151,7 @@ describe('sign-in', () => {
       ['https://evil.example/', '/console'],
       ['/\\evil.example', '/console'],
     ] as const) {
-      const res = await signIn(new Browser(th.gateway.url), PASSWORD, next);
+      const res = await signIn(new ConsoleBrowser(th.gateway.url), PASSWORD, next);
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe(expected);
     }
@@ -246,9 +159,9 @@ describe('sign-in', () => {
 
   it('refuses a sign-in form without its CSRF cookie', async () => {
     const th = await gateway();
-    const browser = new Browser(th.gateway.url);
+    const browser = new ConsoleBrowser(th.gateway.url);
     const html = await (await browser.get('/console/login')).text();
-    const fresh = new Browser(th.gateway.url); // no sphyr_login_csrf cookie
+    const fresh = new ConsoleBrowser(th.gateway.url); // no sphyr_login_csrf cookie
     const res = await fresh.post('/console/login', {
       _csrf: csrfOf(html),
       username: 'admin',
@@ -261,7 +174,7 @@ describe('sign-in', () => {
   it('limits failed sign-ins and refuses even the right password until the window passes', async () => {
     let clock = Date.parse('2026-03-01T10:00:00Z');
     const th = await gateway({ now: () => clock });
-    const browser = new Browser(th.gateway.url);
+    const browser = new ConsoleBrowser(th.gateway.url);
     for (let i = 0; i < 5; i += 1) {
       const res = await signIn(browser, `wrong-${i}`);
       expect(res.status).toBe(401);
@@ -282,7 +195,7 @@ describe('sign-in', () => {
 
   it('counts an unknown username like a wrong password', async () => {
     const th = await gateway();
-    const res = await signIn(new Browser(th.gateway.url), PASSWORD, undefined, 'nobody');
+    const res = await signIn(new ConsoleBrowser(th.gateway.url), PASSWORD, undefined, 'nobody');
     expect(res.status).toBe(401);
   });
 
@@ -350,7 +263,7 @@ describe('device approval', () => {
     const login = await requestDeviceCode(th);
     const completePath =
       new URL(login.verification_uri_complete).pathname + new URL(login.verification_uri_complete).search;
-    const browser = new Browser(th.gateway.url);
+    const browser = new ConsoleBrowser(th.gateway.url);
 
     const unsigned = await browser.get(completePath);
     expect(unsigned.status).toBe(303);
@@ -533,7 +446,7 @@ describe('keys', () => {
 
   it('offers the same through the JSON API for scripts', async () => {
     const th = await gateway();
-    expect((await new Browser(th.gateway.url).api('GET', '/v1/console/keys')).status).toBe(401);
+    expect((await new ConsoleBrowser(th.gateway.url).api('GET', '/v1/console/keys')).status).toBe(401);
     const { browser, csrf } = await signedIn(th);
     const session = (await (await browser.api('GET', '/v1/console/session')).json()) as Record<
       string,

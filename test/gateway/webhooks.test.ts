@@ -15,89 +15,22 @@ import {
 } from '../../src/gateway/webhooks/signing.js';
 import { parsePolicy } from '../../src/policy/index.js';
 import { verifyWebhook } from '../../src/sdk/webhook.js';
+import { CONSOLE_PASSWORD, ConsoleBrowser, csrfOf, signIn } from '../helpers/console-browser.js';
 import { LOOPBACK_TEST_POLICY, startTestGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = CONSOLE_PASSWORD;
 
 // ---------------------------------------------------------------- helpers
 
-/** A minimal browser: a cookie jar, no redirects followed (as in console.test.ts). */
-class Browser {
-  readonly #cookies = new Map<string, { value: string; path: string }>();
-  readonly base: string;
-
-  constructor(base: string) {
-    this.base = base;
-  }
-
-  #store(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = '', ...attrs] = line.split(';').map((s) => s.trim());
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const cookiePath = attrs.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
-      if (attrs.some((a) => a.toLowerCase() === 'max-age=0')) this.#cookies.delete(name);
-      else this.#cookies.set(name, { value: pair.slice(eq + 1), path: cookiePath });
-    }
-  }
-
-  async request(
-    method: string,
-    urlPath: string,
-    init: { body?: string; headers?: Record<string, string> } = {},
-  ) {
-    const headers: Record<string, string> = { ...init.headers };
-    const p = urlPath.split('?')[0] ?? urlPath;
-    const cookie = [...this.#cookies]
-      .filter(([, c]) => p.startsWith(c.path))
-      .map(([n, c]) => `${n}=${c.value}`)
-      .join('; ');
-    if (cookie) headers.cookie = cookie;
-    const res = await fetch(`${this.base}${urlPath}`, {
-      method,
-      headers,
-      body: init.body,
-      redirect: 'manual',
-    });
-    this.#store(res);
-    return res;
-  }
-
-  get(urlPath: string) {
-    return this.request('GET', urlPath);
-  }
-
-  post(urlPath: string, form: Record<string, string | string[]>) {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(form)) for (const one of [v].flat()) params.append(k, one);
-    return this.request('POST', urlPath, {
-      body: params.toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.base },
-    });
-  }
-}
-
-function csrfOf(html: string): string {
-  const match = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!match?.[1]) throw new Error('no _csrf field in the page');
-  return match[1];
-}
-
 interface Console {
-  browser: Browser;
+  browser: ConsoleBrowser;
   csrf: string;
   api(method: string, urlPath: string, body?: unknown): Promise<Response>;
 }
 
 async function signedIn(th: TestGateway): Promise<Console> {
-  const browser = new Browser(th.gateway.url);
-  const page = await browser.get('/console/login');
-  const login = await browser.post('/console/login', {
-    _csrf: csrfOf(await page.text()),
-    username: 'admin',
-    password: PASSWORD,
-  });
-  expect(login.status).toBe(303);
+  const browser = new ConsoleBrowser(th.gateway.url);
+  expect((await signIn(browser)).status).toBe(303);
   const session = await browser.get('/v1/console/session');
   const { csrfToken } = (await session.json()) as { csrfToken: string };
   return {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.SPHYR_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -27,4 +27,16 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * The page was sent to the console's sign-in (as any signed-out visit is): sign in as `admin`.
+ * `beforeSubmit` runs with the form filled in (a screenshot, say).
+ */
+export async function signInWhenAsked(page: Page, password: string, beforeSubmit?: () => Promise<unknown>) {
+  await page.waitForURL(/\/console\/login\?next=/);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(password);
+  await beforeSubmit?.();
+  await page.getByRole('button', { name: 'Sign in' }).click();
 }

@@ -4,14 +4,14 @@
  * and retention. The router has signed the person in; POSTs check `_csrf` here.
  */
 
-import { SphyrError, SphyrPolicyError } from '../../errors.js';
-import { parseTarget, vetTarget } from '../handlers/target.js';
+import { SphyrError } from '../../errors.js';
+import { canonicalTargetText, urlVerdict } from '../handlers/check.js';
 import { newDraft } from '../log-draft.js';
 import type { AgentRecord } from '../store/types.js';
 import { chartSince, renderChart } from './chart.js';
-import type { ConsoleRequest } from './extensions.js';
+import { type ConsoleRequest, readCheckedForm } from './extensions.js';
 import { messagePage } from './html.js';
-import { CONTENT_SECURITY_POLICY, mediaType, readBody, sendAsset, sendHtml } from './http.js';
+import { CONTENT_SECURITY_POLICY, sendAsset, sendHtml } from './http.js';
 import {
   agentsPage,
   detailPage,
@@ -23,7 +23,6 @@ import {
   verifyPage,
 } from './log-html.js';
 import { parseLogQuery, searchLog } from './log-query.js';
-import { csrfValid } from './session.js';
 
 /** The log page may load its one script and poll the API from this origin; nothing else. */
 const LOG_PAGE_CSP = `${CONTENT_SECURITY_POLICY}; script-src 'self'; connect-src 'self'`;
@@ -44,33 +43,6 @@ function notFound(r: ConsoleRequest, what = 'There is no such console page.'): v
     404,
     messagePage('Not found', what, r.user, '<p><a href="/console/log">Request log</a></p>'),
   );
-}
-
-/** The form of a POST, or undefined after answering (wrong media type or a failed CSRF check). */
-async function readCheckedForm(r: ConsoleRequest): Promise<URLSearchParams | undefined> {
-  if (mediaType(r.req) !== 'application/x-www-form-urlencoded') {
-    r.req.resume();
-    sendHtml(
-      r.res,
-      415,
-      messagePage('Unsupported form', 'Send the form as a normal HTML form post.', r.user),
-    );
-    return undefined;
-  }
-  const form = new URLSearchParams((await readBody(r.req)).toString('utf8'));
-  if (!csrfValid(r.ctx, r.req, r.session, form.get('_csrf'))) {
-    sendHtml(
-      r.res,
-      403,
-      messagePage(
-        'Request refused',
-        'This form was out of date or came from another site (csrf_failed). Go back, reload the page and try again.',
-        r.user,
-      ),
-    );
-    return undefined;
-  }
-  return form;
 }
 
 async function showLog(r: ConsoleRequest): Promise<void> {
@@ -112,23 +84,12 @@ async function showAgents(r: ConsoleRequest): Promise<void> {
   sendHtml(r.res, 200, agentsPage(r.user, rows, now, AGENT_WINDOW_HOURS));
 }
 
-/** The caller may type any spelling; the verdict is for its canonical form (as /v1/check does). */
-function canonical(text: string): string {
-  try {
-    const url = new URL(text);
-    url.hash = '';
-    return url.href;
-  } catch {
-    return text;
-  }
-}
-
 async function testUrl(
   r: ConsoleRequest,
   form: URLSearchParams,
 ): Promise<{ test?: PolicyTestResult; error?: string }> {
   const method = (form.get('method') ?? '').trim().toUpperCase();
-  const url = canonical((form.get('url') ?? '').trim());
+  const url = canonicalTargetText((form.get('url') ?? '').trim());
   const keyId = (form.get('key') ?? '').trim();
   if (!/^[A-Z]{1,32}$/.test(method)) return { error: 'The method must be a word like GET or POST.' };
   if (!url || url.length > 16_384) return { error: 'Enter a URL to test.' };
@@ -136,13 +97,8 @@ async function testUrl(
   // A throwaway draft: the same parse, SSRF screen and policy as POST /v1/check, nothing sent or logged.
   const draft = newDraft('console-test', r.ctx.now(), 'check', r.ip, method);
   try {
-    const target = parseTarget(url, draft, r.ctx);
-    const vetted = await vetTarget(r.ctx, draft, keyId, method, target);
-    return { test: { method, url, keyId, verdict: 'allow', reason: vetted.reportReason ?? 'allowed' } };
+    return { test: { method, url, keyId, ...(await urlVerdict(r.ctx, draft, keyId, method, url)) } };
   } catch (error) {
-    if (error instanceof SphyrPolicyError) {
-      return { test: { method, url, keyId, verdict: 'block', reason: error.code } };
-    }
     if (error instanceof SphyrError) return { error: `${error.message} (${error.code}).` };
     throw error;
   }

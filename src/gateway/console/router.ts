@@ -11,7 +11,7 @@ import { approveGrant, denyGrant, findGrantForApproval, normalizeUserCode } from
 import type { DeviceGrantRecord } from '../store/types.js';
 import { dummyPasswordHash, verifyPassword } from './admin.js';
 import { CONSOLE_CSS } from './assets.js';
-import { API_EXTENSIONS, PAGE_EXTENSIONS } from './extensions.js';
+import { API_EXTENSIONS, type ConsoleCall, PAGE_EXTENSIONS } from './extensions.js';
 import {
   credentialPage,
   deviceCodePage,
@@ -67,15 +67,7 @@ import { throttlesFor } from './throttle.js';
 const MAX_USERNAME = 100;
 const MAX_PASSWORD = 1024;
 
-interface Call {
-  ctx: GatewayContext;
-  req: IncomingMessage;
-  res: ServerResponse;
-  path: string;
-  url: URL;
-  method: string;
-  ip: string;
-}
+type Call = ConsoleCall;
 
 class UnsupportedMedia extends Error {}
 

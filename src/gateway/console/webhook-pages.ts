@@ -12,10 +12,9 @@ import {
   listDeliveries,
   rotateWebhook,
 } from '../webhooks/service.js';
-import type { ConsoleRequest } from './extensions.js';
+import { type ConsoleRequest, readCheckedForm } from './extensions.js';
 import { messagePage } from './html.js';
-import { mediaType, readBody, redirect, sendHtml } from './http.js';
-import { csrfValid } from './session.js';
+import { redirect, sendHtml } from './http.js';
 import { deliveriesPage, webhookSecretPage, webhooksPage } from './webhook-html.js';
 
 const NOTICES: Record<string, string> = {
@@ -24,38 +23,6 @@ const NOTICES: Record<string, string> = {
 };
 
 const BACK = '<p><a href="/console/webhooks">Back to webhooks</a></p>';
-
-async function readForm(r: ConsoleRequest): Promise<URLSearchParams | undefined> {
-  if (mediaType(r.req) !== 'application/x-www-form-urlencoded') {
-    r.req.resume();
-    sendHtml(
-      r.res,
-      415,
-      messagePage('Unsupported form', 'Send the form as a normal HTML form post.', r.user),
-    );
-    return undefined;
-  }
-  return new URLSearchParams((await readBody(r.req)).toString('utf8'));
-}
-
-/** The form, or undefined after answering 403 when its `_csrf` is wrong or it came from another site. */
-async function checkedForm(r: ConsoleRequest): Promise<URLSearchParams | undefined> {
-  const form = await readForm(r);
-  if (!form) return undefined;
-  if (!csrfValid(r.ctx, r.req, r.session, form.get('_csrf'))) {
-    sendHtml(
-      r.res,
-      403,
-      messagePage(
-        'Request refused',
-        'This form was out of date or came from another site (csrf_failed). Go back, reload the page and try again.',
-        r.user,
-      ),
-    );
-    return undefined;
-  }
-  return form;
-}
 
 function methodNotAllowed(r: ConsoleRequest, allow: string): void {
   if (r.method === 'POST') r.req.resume();
@@ -76,7 +43,7 @@ export async function handleWebhookPages(r: ConsoleRequest): Promise<void> {
       return sendHtml(r.res, 200, webhooksPage(user, await ctx.store.listWebhooks(), { notice }));
     }
     if (method !== 'POST') return methodNotAllowed(r, 'GET, POST');
-    const form = await checkedForm(r);
+    const form = await readCheckedForm(r);
     if (!form) return;
     const url = form.get('url') ?? '';
     const events = form.getAll('events');
@@ -99,7 +66,7 @@ export async function handleWebhookPages(r: ConsoleRequest): Promise<void> {
     return sendHtml(r.res, 200, deliveriesPage(user, hook, deliveries));
   }
   if (method !== 'POST') return methodNotAllowed(r, 'POST');
-  const form = await checkedForm(r);
+  const form = await readCheckedForm(r);
   if (!form) return;
   if (action === 'delete') {
     if (!(await deleteWebhook(ctx, id))) return notFound(r, 'No such webhook', 'There is no such webhook.');

@@ -37,15 +37,7 @@ export async function handleCheck(
   }
   const method = input.method.toUpperCase();
   draft.method = method;
-  let verdict: { verdict: 'allow' | 'block'; reason: string };
-  try {
-    const url = parseTarget(canonicalOrUndefined(input.url), draft, ctx);
-    const vetted = await vetTarget(ctx, draft, caller.key.id, method, url);
-    verdict = { verdict: 'allow', reason: vetted.reportReason ?? 'allowed' };
-  } catch (error) {
-    if (!(error instanceof SphyrPolicyError)) throw error;
-    verdict = { verdict: 'block', reason: error.code };
-  }
+  const verdict = await urlVerdict(ctx, draft, caller.key.id, method, input.url);
   draft.outcome = verdict.verdict === 'allow' ? 'allowed' : 'blocked';
   draft.reason = verdict.reason;
   draft.status = 200;
@@ -53,8 +45,30 @@ export async function handleCheck(
   sendJson(res, 200, verdict, requestId);
 }
 
+/**
+ * The verdict `/v1/check` gives for `method url` under `keyId`: the same parse, SSRF screen and
+ * policy as a relay, nothing sent. The console's "Test a URL" form asks it too. Errors that are not
+ * a policy verdict (a malformed target) are thrown.
+ */
+export async function urlVerdict(
+  ctx: GatewayContext,
+  draft: LogDraft,
+  keyId: string,
+  method: string,
+  url: string,
+): Promise<{ verdict: 'allow' | 'block'; reason: string }> {
+  try {
+    const target = parseTarget(canonicalTargetText(url), draft, ctx);
+    const vetted = await vetTarget(ctx, draft, keyId, method, target);
+    return { verdict: 'allow', reason: vetted.reportReason ?? 'allowed' };
+  } catch (error) {
+    if (!(error instanceof SphyrPolicyError)) throw error;
+    return { verdict: 'block', reason: error.code };
+  }
+}
+
 /** The caller may send any spelling; the verdict is for its canonical form. */
-function canonicalOrUndefined(text: string): string {
+export function canonicalTargetText(text: string): string {
   try {
     const url = new URL(text);
     url.hash = '';
