@@ -161,6 +161,11 @@ function parseCidrUncached(text: string): Cidr {
  * public with reason `allowed_by_unsafe_range`. A metadata address is only opened by a range that names
  * exactly that address (/32 or /128), so allowing 169.254.0.0/16 for a link-local device never opens IMDS.
  *
+ * An address is judged by what the socket reaches as well as by its spelling (see {@link reachedAddresses}):
+ * `::ffff:169.254.169.254` must pass the IPv6 rules as written and the IPv4 rules as 169.254.169.254, so
+ * `::ffff:0:0/96` or `::/0` never opens metadata or loopback behind it; `0.0.0.0` and `::` are judged as
+ * loopback too.
+ *
  * @throws {SphyrConfigError} when an entry of `allowRanges` is not a valid CIDR (see {@link parseCidr}).
  * @example classifyAddress('::ffff:a9fe:a9fe') //=> { public: false, reason: 'ssrf_ipv6_embedded' }
  */
@@ -168,15 +173,55 @@ export function classifyAddress(ip: string, opts: { allowRanges?: readonly strin
   const allow = (opts.allowRanges ?? []).map(parseCidr);
   const parsed = parseStrict(ip);
   if (!parsed) return { public: false, reason: 'invalid_address' };
-  const denied = denyReason(parsed.addr);
+  const written = judge(parsed.addr, parsed.zoned, allow);
+  if (!written.public) return written;
+  // Judge what the socket reaches too: opening an IPv6 spelling never opens the IPv4 behind it.
+  for (const reached of reachedAddresses(parsed.addr)) {
+    const verdict = judge(reached, false, allow);
+    if (!verdict.public) return verdict;
+  }
+  return written;
+}
+
+function judge(addr: IPv4 | IPv6, zoned: boolean, allow: readonly Cidr[]): AddressClass {
+  const denied = denyReason(addr);
   if (denied === undefined) {
     // A zone only makes sense for link-local scopes; on a global address it is a parser trick.
-    return parsed.zoned ? { public: false, reason: 'invalid_address' } : { public: true, reason: 'public' };
+    return zoned ? { public: false, reason: 'invalid_address' } : { public: true, reason: 'public' };
   }
   const opened = allow.some(
     (cidr) =>
-      inCidr(parsed.addr, cidr) &&
-      (denied !== 'ssrf_metadata' || cidr.range[1] === (cidr.kind === 'ipv4' ? 32 : 128)),
+      inCidr(addr, cidr) && (denied !== 'ssrf_metadata' || cidr.range[1] === (cidr.kind === 'ipv4' ? 32 : 128)),
   );
   return opened ? { public: true, reason: 'allowed_by_unsafe_range' } : { public: false, reason: denied };
+}
+
+const LOOPBACK_V4 = ipaddr.IPv4.parse('127.0.0.1');
+const LOOPBACK_V6 = ipaddr.IPv6.parse('::1');
+
+function v4(bytes: readonly number[], at: number, invert = false): IPv4 {
+  const octets = bytes.slice(at, at + 4).map((b) => (invert ? b ^ 0xff : b));
+  return new ipaddr.IPv4(octets);
+}
+
+/**
+ * The addresses a connection to `addr` may reach other than `addr` as written: the unspecified
+ * address reaches this host (Linux), an IPv4-mapped address is dialled as its IPv4 (dual-stack socket),
+ * and the IPv4-embedding forms (SIIT, IPv4-compatible, NAT64 RFC 6052 /96, 6to4 RFC 3056, Teredo
+ * RFC 4380 server and client) end at the IPv4 they carry when a translator or tunnel is on the path.
+ */
+export function reachedAddresses(addr: IPv4 | IPv6): Array<IPv4 | IPv6> {
+  if (addr.kind() === 'ipv4') return addr.toString() === '0.0.0.0' ? [LOOPBACK_V4] : [];
+  const v6 = addr as IPv6;
+  const b = v6.toByteArray();
+  const word = (i: number) => v6.parts[i] ?? 0;
+  const zeros = (from: number, to: number) => v6.parts.slice(from, to).every((p) => p === 0);
+  if (v6.parts.every((p) => p === 0)) return [LOOPBACK_V6];
+  if (zeros(0, 5) && word(5) === 0xffff) return [v4(b, 12)]; // ::ffff:a.b.c.d, mapped
+  if (zeros(0, 4) && word(4) === 0xffff && word(5) === 0) return [v4(b, 12)]; // ::ffff:0:a.b.c.d, SIIT
+  if (zeros(0, 6) && !(word(6) === 0 && word(7) <= 1)) return [v4(b, 12)]; // ::a.b.c.d, compatible
+  if (word(0) === 0x64 && word(1) === 0xff9b && (word(2) === 0 || word(2) === 1)) return [v4(b, 12)]; // NAT64
+  if (word(0) === 0x2002) return [v4(b, 2)]; // 6to4
+  if (word(0) === 0x2001 && word(1) === 0) return [v4(b, 4), v4(b, 12, true)]; // Teredo server, client
+  return [];
 }
