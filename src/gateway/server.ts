@@ -2,7 +2,6 @@ import { lookup } from 'node:dns/promises';
 import { mkdir } from 'node:fs/promises';
 import http, { type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { SphyrConfigError, SphyrRequestError } from '../errors.js';
 import { DEFAULT_POLICY, type Policy, parseCidr } from '../policy/index.js';
@@ -11,6 +10,7 @@ import { DEFAULT_LIMITS, type GatewayContext, type GatewayLimits } from './conte
 import { newRequestId } from './ids.js';
 import { refusalFor } from './refusal.js';
 import { createRequestHandler } from './request-handler.js';
+import { createSelfCheck } from './self-address.js';
 import { MemoryRateLimiter } from './store/memory-rate-limiter.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { GatewayStore, RateLimiter } from './store/types.js';
@@ -61,14 +61,6 @@ export interface RunningGateway {
 async function systemResolve(host: string): Promise<string[]> {
   const answers = await lookup(host, { all: true, verbatim: true });
   return answers.map((a) => a.address);
-}
-
-function localAddresses(): Set<string> {
-  const set = new Set<string>(['0.0.0.0', '::']);
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const info of list ?? []) set.add(info.address);
-  }
-  return set;
 }
 
 function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
@@ -132,7 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...options.limits };
   let port = options.port ?? DEFAULT_PORT;
-  const selfAddresses = localAddresses();
+  let listening: AddressInfo | undefined;
   const ctx: GatewayContext = {
     store,
     policy,
@@ -141,7 +133,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     limits,
     now,
     resolve: options.resolve ?? systemResolve,
-    isSelf: (ip, targetPort) => targetPort === port && selfAddresses.has(ip),
+    // Known once listening; no request can arrive before that.
+    isSelf: createSelfCheck(() => listening ?? { address: '::', port: -1 }),
     tmpDir,
     warn,
     publicUrl: options.publicUrl ?? '',
@@ -186,6 +179,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     throw error;
   }
   port = address.port;
+  listening = address;
 
   const purge = async () => {
     await store.purgeExpiredAuth(now());

@@ -191,7 +191,8 @@ function judge(addr: IPv4 | IPv6, zoned: boolean, allow: readonly Cidr[]): Addre
   }
   const opened = allow.some(
     (cidr) =>
-      inCidr(addr, cidr) && (denied !== 'ssrf_metadata' || cidr.range[1] === (cidr.kind === 'ipv4' ? 32 : 128)),
+      inCidr(addr, cidr) &&
+      (denied !== 'ssrf_metadata' || cidr.range[1] === (cidr.kind === 'ipv4' ? 32 : 128)),
   );
   return opened ? { public: true, reason: 'allowed_by_unsafe_range' } : { public: false, reason: denied };
 }

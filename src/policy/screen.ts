@@ -12,8 +12,13 @@ export interface ScreenOptions {
   resolve(host: string): Promise<string[]>;
   /** The policy's `unsafeAllowRanges` (already validated at policy load). */
   unsafeAllowRanges?: readonly string[];
-  /** True when `ip:port` is one of the gateway's own listeners (loop guard). */
+  /**
+   * True when a connection to `ip:port` reaches one of the gateway's own listeners (loop guard),
+   * asked for every answer before `unsafeAllowRanges` is consulted.
+   */
   isSelf?(ip: string, port: number): boolean;
+  /** `host[:port]` authorities (as `URL.host` prints them) that name this gateway, e.g. its public URL's. */
+  selfAuthorities?: readonly string[];
 }
 
 /** Reason codes {@link screenTarget} can return. */
@@ -94,6 +99,7 @@ export async function screenTarget(url: string, opts: ScreenOptions): Promise<Sc
     return block('invalid_allow_range', [], u);
   }
 
+  if (opts.selfAuthorities?.includes(u.host)) return block('ssrf_self', [], u);
   const hostname = u.hostname;
   let answers: unknown;
   if (hostname.startsWith('[') && hostname.endsWith(']')) {
@@ -114,6 +120,18 @@ export async function screenTarget(url: string, opts: ScreenOptions): Promise<Sc
   if (answers.length === 0) return block('dns_no_answer', [], u);
 
   const considered = answers.map(String);
+  const port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+  // The loop guard comes first: no allow range may open the gateway's own listener.
+  if (opts.isSelf) {
+    try {
+      for (const answer of considered) {
+        const canonical = canonicalAddress(answer);
+        if (canonical !== undefined && opts.isSelf(canonical, port)) return block('ssrf_self', considered, u);
+      }
+    } catch {
+      return block('internal_error', considered, u);
+    }
+  }
   const vetted: string[] = [];
   for (const answer of answers) {
     const verdict = classifyAddress(typeof answer === 'string' ? answer : '', { allowRanges });
@@ -124,13 +142,5 @@ export async function screenTarget(url: string, opts: ScreenOptions): Promise<Sc
     if (!vetted.includes(canonical)) vetted.push(canonical);
   }
 
-  const port = u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
-  if (opts.isSelf) {
-    try {
-      if (vetted.some((ip) => opts.isSelf?.(ip, port))) return block('ssrf_self', vetted, u);
-    } catch {
-      return block('internal_error', vetted, u);
-    }
-  }
   return { verdict: 'allow', reason: 'allowed', addresses: vetted, url: u };
 }
