@@ -176,15 +176,13 @@ async function handleLogin(call: Call): Promise<void> {
   const now = call.ctx.now();
   const { signIn } = throttlesFor(call.ctx);
   const keys = [`ip:${call.ip}`, `user:${username.toLowerCase()}`];
-  const wait = signIn.blockedFor(keys, now);
-  if (wait > 0) return tooManyPage(call, 'failed sign-ins', wait);
+  const attempt = signIn.begin(keys, now);
+  if (!attempt.allowed) return tooManyPage(call, 'failed sign-ins', attempt.retryAfterSeconds);
   const admin = username ? await call.ctx.store.getAdminByUsername(username) : undefined;
   // The same scrypt work whether or not the account exists: no user enumeration by timing.
   const matches = await verifyPassword(password, admin?.passwordHash ?? (await dummyPasswordHash()));
-  if (!admin || !matches) {
-    signIn.fail(keys, now);
-    return showLogin(call, 401, 'Wrong username or password.', username, next);
-  }
+  if (!admin || !matches) return showLogin(call, 401, 'Wrong username or password.', username, next);
+  attempt.succeeded();
   const previous = parseCookies(call.req).get(SESSION_COOKIE);
   if (previous) await call.ctx.store.deleteSession(hashSessionId(previous));
   await call.ctx.store.purgeExpiredAuth(now);
@@ -221,12 +219,14 @@ async function lookupGrant(call: Call, session: ConsoleSession, typed: string): 
   const now = call.ctx.now();
   const { userCode } = throttlesFor(call.ctx);
   const keys = [`ip:${call.ip}`, `session:${session.record.idHash}`];
-  const wait = userCode.blockedFor(keys, now);
-  if (wait > 0) {
-    tooManyPage(call, 'wrong codes', wait, session);
+  const attempt = userCode.begin(keys, now);
+  if (!attempt.allowed) {
+    tooManyPage(call, 'wrong codes', attempt.retryAfterSeconds, session);
     return { handled: true };
   }
   if (!normalizeUserCode(typed)) {
+    // Something that cannot be a code is a typo, not a guess.
+    attempt.succeeded();
     sendHtml(
       call.res,
       400,
@@ -236,7 +236,6 @@ async function lookupGrant(call: Call, session: ConsoleSession, typed: string): 
   }
   const grant = await findGrantForApproval(call.ctx, typed);
   if (!grant) {
-    userCode.fail(keys, now);
     sendHtml(
       call.res,
       404,
@@ -244,6 +243,7 @@ async function lookupGrant(call: Call, session: ConsoleSession, typed: string): 
     );
     return { handled: true };
   }
+  attempt.succeeded();
   return { grant };
 }
 

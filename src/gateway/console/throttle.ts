@@ -2,12 +2,19 @@
  * @module Failure limits for sign-in and user-code entry. Unlike the request limiter, only
  * failures count, and a blocked key stays blocked even for a correct attempt until the window
  * passes, so a guesser cannot slip a right answer in after the limit (RFC 8628 §5.1).
+ *
+ * Concurrency: an attempt is counted as a failure before it is evaluated and refunded when it
+ * succeeds ({@link FailureThrottle.begin}), so however many arrive at once, no more than `limit`
+ * per window per key are ever evaluated.
  */
 
 import type { GatewayContext } from '../context.js';
 
 export const FAILURE_LIMIT = 5;
 export const FAILURE_WINDOW_MS = 15 * 60 * 1000;
+
+/** One reserved attempt: evaluate it, then call `succeeded()` if it was right (a failure needs nothing). */
+export type Attempt = { allowed: true; succeeded(): void } | { allowed: false; retryAfterSeconds: number };
 
 /** Sliding windows of failure times per key; idle keys are swept away. */
 export class FailureThrottle {
@@ -35,12 +42,31 @@ export class FailureThrottle {
     return wait;
   }
 
-  fail(keys: readonly string[], now: number): void {
-    for (const key of keys) {
+  /**
+   * Reserves one attempt on every key, counted as a failure until {@link Attempt.succeeded} refunds
+   * it; synchronous, so the check and the count cannot be split by concurrent requests.
+   */
+  begin(keys: readonly string[], now: number): Attempt {
+    const wait = this.blockedFor(keys, now);
+    if (wait > 0) return { allowed: false, retryAfterSeconds: wait };
+    const entries = keys.map((key) => {
       const times = this.#live(key, now);
       times.push(now);
       this.#failures.set(key, times);
-    }
+      return times;
+    });
+    let settled = false;
+    return {
+      allowed: true,
+      succeeded: () => {
+        if (settled) return;
+        settled = true;
+        for (const times of entries) {
+          const at = times.lastIndexOf(now);
+          if (at !== -1) times.splice(at, 1);
+        }
+      },
+    };
   }
 
   #live(key: string, now: number): number[] {
