@@ -10,8 +10,12 @@ export interface GatewayLimits {
   upstreamHeadersTimeoutMs: number;
   /** No bytes either way for this long ends the exchange. */
   upstreamIdleTimeoutMs: number;
-  /** How long a caller may take to send its headers. */
+  /** How long a caller may take to send its headers; then the connection is destroyed. */
   clientHeadersTimeoutMs: number;
+  /** Open client connections at most; the excess is answered 503 `too_many_connections` and closed. */
+  maxConnections: number;
+  /** Open client connections at most from one peer address (trusted proxies exempt). */
+  maxConnectionsPerAddress: number;
   /** On shutdown, how long in-flight requests may take to finish. */
   drainTimeoutMs: number;
   /** Registered agents live this long before `agent_expired`. */
@@ -23,6 +27,8 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   upstreamHeadersTimeoutMs: 60_000,
   upstreamIdleTimeoutMs: 120_000,
   clientHeadersTimeoutMs: 30_000,
+  maxConnections: 2048,
+  maxConnectionsPerAddress: 256,
   drainTimeoutMs: 10_000,
   agentTtlMs: 24 * 60 * 60 * 1000,
 };

@@ -24,6 +24,8 @@ const REQUEST_STATUS: Record<string, number> = {
   header_too_large: 431,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
+  too_many_connections: 503,
 };
 
 /** The one place gateway errors become HTTP: status, `Sphyr-Outcome` and a stable `code`. */

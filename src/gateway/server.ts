@@ -3,12 +3,11 @@ import { mkdir } from 'node:fs/promises';
 import http, { type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
-import { SphyrConfigError, SphyrRequestError } from '../errors.js';
-import { DEFAULT_POLICY, type Policy, parseCidr } from '../policy/index.js';
+import { SphyrConfigError } from '../errors.js';
+import { DEFAULT_POLICY, type Policy, parseCidr, peerInRanges } from '../policy/index.js';
 import { MemoryNonceStore, type NonceStore } from '../signing/index.js';
+import { answerAndDestroy, capConnections, clientErrorFor } from './connections.js';
 import { DEFAULT_LIMITS, type GatewayContext, type GatewayLimits } from './context.js';
-import { newRequestId } from './ids.js';
-import { refusalFor } from './refusal.js';
 import { createRequestHandler } from './request-handler.js';
 import { createSelfCheck } from './self-address.js';
 import { MemoryRateLimiter } from './store/memory-rate-limiter.js';
@@ -145,31 +144,31 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   ctx.events = webhooks;
   const handler = createRequestHandler(ctx, agents);
   const inFlight = new Set<Promise<void>>();
+  let refused = new WeakSet<Socket>();
   const server = http.createServer(
-    { headersTimeout: limits.clientHeadersTimeoutMs, requestTimeout: 0, keepAliveTimeout: 5_000 },
+    {
+      headersTimeout: limits.clientHeadersTimeoutMs,
+      requestTimeout: 0,
+      keepAliveTimeout: 5_000,
+      // How often Node looks for connections past their headers timeout.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, limits.clientHeadersTimeoutMs / 4)),
+    },
     (req, res) => {
+      if (refused.has(req.socket)) return void res.destroy();
       const done = handler(req, res).catch((error) => warn(`unhandled: ${(error as Error).stack ?? error}`));
       inFlight.add(done);
       void done.finally(() => inFlight.delete(done));
     },
   );
-  // Malformed requests (oversized headers, bad framing) get a JSON answer, never a crash.
+  // Malformed or too-slow requests get a JSON answer and a destroyed socket, never a crash or a held fd.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable) return socket.destroy();
-    const code = error.code === 'HPE_HEADER_OVERFLOW' ? 'header_too_large' : 'bad_request';
-    const refusal = refusalFor(
-      new SphyrRequestError(
-        code,
-        code === 'header_too_large' ? 'request headers are too large' : 'malformed HTTP request',
-      ),
-    );
-    const body = JSON.stringify({
-      error: { code: refusal.code, message: refusal.message, requestId: newRequestId(now()) },
-    });
-    socket.end(
-      `HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\nContent-Type: application/json\r\n` +
-        `Sphyr-Outcome: error\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    answerAndDestroy(socket, clientErrorFor(error), now());
+  });
+  refused = capConnections(server, {
+    maxConnections: limits.maxConnections,
+    maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+    exempt: (ip) => peerInRanges(ip, ctx.trustedProxies),
+    now,
   });
   let address: AddressInfo;
   try {

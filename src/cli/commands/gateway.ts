@@ -3,7 +3,7 @@ import { defaultDataDir } from '../../config/paths.js';
 import { SphyrConfigError } from '../../errors.js';
 import { parseCidr } from '../../policy/address.js';
 import type { CliIo } from '../io.js';
-import { parsePort } from './options.js';
+import { parseCount, parsePort } from './options.js';
 
 function parseTrustProxy(text: string): string[] {
   const ranges = text
@@ -43,6 +43,9 @@ interface StartOptions {
   policy?: string;
   publicUrl?: string;
   trustProxy?: string;
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  clientHeadersTimeout?: number;
 }
 
 /** `sphyr gateway start`: runs until SIGTERM/SIGINT, then drains requests and flushes the log. */
@@ -62,6 +65,17 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
     .option(
       '--trust-proxy <cidrs>',
       'comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client (e.g. 127.0.0.1/32)',
+    )
+    .option('--max-connections <n>', 'open connections at most, over all clients (default 2048)', parseCount)
+    .option(
+      '--max-connections-per-address <n>',
+      'open connections at most from one client address (default 256; trusted proxies are exempt)',
+      parseCount,
+    )
+    .option(
+      '--client-headers-timeout <seconds>',
+      'close a connection whose request headers take longer than this (default 30)',
+      parseCount,
     )
     .action(async (opts: StartOptions) => {
       // Loaded here, not at start-up, so other commands stay quick.
@@ -86,6 +100,15 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
           warn: (m) => io.err(`sphyr gateway: ${m}`),
           ...(opts.publicUrl ? { publicUrl: parsePublicUrl(opts.publicUrl) } : {}),
           ...(opts.trustProxy ? { trustProxy: parseTrustProxy(opts.trustProxy) } : {}),
+          limits: {
+            ...(opts.maxConnections ? { maxConnections: opts.maxConnections } : {}),
+            ...(opts.maxConnectionsPerAddress
+              ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress }
+              : {}),
+            ...(opts.clientHeadersTimeout
+              ? { clientHeadersTimeoutMs: opts.clientHeadersTimeout * 1000 }
+              : {}),
+          },
           ...(io.env.SPHYR_ADMIN_PASSWORD ? { adminPassword: io.env.SPHYR_ADMIN_PASSWORD } : {}),
         });
         if (running.initialAdmin) {
