@@ -4,13 +4,12 @@
  * error in its plan and is never written.
  */
 
-import { realpath } from 'node:fs/promises';
 import type { Launch } from '../../clients/types.js';
 import { isSphyrError, SphyrConfigError, type SphyrError } from '../errors.js';
 import { editorFor } from './editors.js';
 import type { EntryUndo } from './format-editor.js';
 import { runsSphyrMcp, wrapLaunch } from './launch.js';
-import { type Snapshot, snapshot } from './safe-write.js';
+import { assertCreatable, emptySnapshot, type Snapshot, snapshot } from './safe-write.js';
 import type { StateEntry } from './state.js';
 import type { Target } from './targets.js';
 import { readStyle, withBom } from './text-style.js';
@@ -41,12 +40,6 @@ export function changed(plan: FilePlan): boolean {
   return !plan.error && (plan.after !== plan.snap.raw || plan.deleteFile === true);
 }
 
-async function load(target: Target): Promise<Snapshot> {
-  // Dotfile managers symlink configs: edit the file the link points at, keep the link.
-  const real = await realpath(target.local).catch(() => target.local);
-  return snapshot(real);
-}
-
 function fail(target: Target, snap: Snapshot, error: unknown): FilePlan {
   const wrapped = isSphyrError(error)
     ? new SphyrConfigError(error.code, prefixed(target, error.message))
@@ -70,9 +63,11 @@ function serversOf(doc: Record<string, unknown>, key: readonly string[]): Record
 
 /** `guard init` for one file: our entry set whole; with `wrapExisting`, other stdio servers wrapped. */
 export async function planInit(target: Target, launch: Launch, wrapExisting: boolean): Promise<FilePlan> {
-  let snap: Snapshot = { path: target.local, raw: undefined, mode: undefined };
+  let snap: Snapshot = emptySnapshot(target.local);
   try {
-    snap = await load(target);
+    // Through any symlink: the link stays, its far end is what we edit.
+    snap = await snapshot(target.local);
+    assertCreatable(snap);
     const { client } = target;
     const editor = await editorFor(client.format);
     const file = readStyle(snap.raw ?? '');
@@ -108,9 +103,10 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
 
 /** `guard remove` for one file: undo what init recorded, newest first; else drop a `sphyr` entry. */
 export async function planRemove(target: Target, recorded: StateEntry[]): Promise<FilePlan> {
-  let snap: Snapshot = { path: target.local, raw: undefined, mode: undefined };
+  let snap: Snapshot = emptySnapshot(target.local);
   try {
-    snap = await load(target);
+    // Through any symlink: the link stays, its far end is what we edit.
+    snap = await snapshot(target.local);
     if (snap.raw === undefined) return { target, snap, after: undefined, changes: [], undone: recorded };
     const { client } = target;
     const editor = await editorFor(client.format);
@@ -124,8 +120,11 @@ export async function planRemove(target: Target, recorded: StateEntry[]): Promis
         : [];
     for (const step of steps) text = editor.undo(text, client.serversKey, step.name, step.undo, file.style);
     editor.parse(text);
-    const createdFile = recorded.some((r) => r.createdFile);
-    const deleteFile = createdFile && text.trim() === '';
+    // Init created the file: it goes again, at the far end of a link (the link stays, dangling as
+    // before) — unless the path changed shape since (a link replaced by a file or the reverse).
+    const created = recorded.filter((r) => r.createdFile);
+    const sameShape = created.every((r) => (r.createdThroughLink ?? false) === snap.linked);
+    const deleteFile = created.length > 0 && sameShape && text.trim() === '';
     return { target, snap, after: withBom(file, text), changes: [], undone: recorded, deleteFile };
   } catch (error) {
     return fail(target, snap, error);

@@ -108,10 +108,11 @@ export async function applyPlans(
       await assertWritable(plan.snap);
       let backup: string | undefined;
       if (plan.deleteFile) {
+        // The file, never a link to it: a link init found stays, as it was before.
         const current = await snapshot(plan.snap.path);
-        if (current.raw !== plan.snap.raw)
+        if (current.raw !== plan.snap.raw || current.file !== plan.snap.file)
           throw new SphyrConfigError('config_changed', `${plan.target.file} changed meanwhile; run again`);
-        await unlink(plan.snap.path);
+        await unlink(plan.snap.file);
       } else {
         // A file that carries a credential is tightened to 0600.
         backup = await writeSafely(
@@ -158,6 +159,7 @@ function record(state: GuardState, plan: FilePlan, mode: 'init' | 'remove', now:
       at: now.toISOString(),
     };
     if (plan.snap.raw === undefined) entry.createdFile = true;
+    if (plan.snap.raw === undefined && plan.snap.linked) entry.createdThroughLink = true;
     state.entries.push(entry);
   }
 }

@@ -21,6 +21,8 @@ export interface StateEntry {
   entry: Record<string, unknown>;
   /** The file did not exist before init created it. */
   createdFile?: boolean;
+  /** Init created it at the far end of a (dangling) symlink: remove deletes that file, not the link. */
+  createdThroughLink?: boolean;
   at: string;
 }
 

@@ -1,9 +1,10 @@
 /** @module Which clients are here and which of their config files to edit. */
 
 // Synchronous fs on purpose: dozens of tiny probes, each cheaper than a thread-pool round trip.
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from '../../clients/common.js';
 import type { ClientAdapter, ConfigLocation } from '../../clients/types.js';
+import { lexists } from './links.js';
 import { type GuardHost, localPath } from './platform.js';
 
 export interface Target {
@@ -36,9 +37,10 @@ export async function expand(host: GuardHost, pattern: string): Promise<string[]
     .map((n) => (rest.length ? join(host.platform, parent, n, ...rest) : join(host.platform, parent, n)));
 }
 
+/** Probes use lexists, not existsSync: a dangling symlink is a config the user set up, not nothing. */
 export async function isDetected(host: GuardHost, client: ClientAdapter): Promise<boolean> {
   for (const pattern of client.detectPaths(host)) {
-    for (const p of await expand(host, pattern)) if (existsSync(localPath(host, p))) return true;
+    for (const p of await expand(host, pattern)) if (lexists(localPath(host, p))) return true;
   }
   return false;
 }
@@ -66,17 +68,17 @@ export async function targetsFor(
       groups.add(location.group);
       const members = locations.filter((l) => l.group === location.group);
       const chosen =
-        members.find((l) => existsSync(localPath(host, l.path))) ??
+        members.find((l) => lexists(localPath(host, l.path))) ??
         (members[members.length - 1] as ConfigLocation);
       const local = localPath(host, chosen.path);
-      if (existsSync(local) || existsSync(localPath(host, parentOf(host, chosen.path)))) {
+      if (lexists(local) || lexists(localPath(host, parentOf(host, chosen.path)))) {
         found.push({ client, label: chosen.label, file: chosen.path, local });
       }
       continue;
     }
     for (const file of await expand(host, location.path)) {
       const local = localPath(host, file);
-      if (existsSync(local) || existsSync(localPath(host, parentOf(host, file)))) {
+      if (lexists(local) || lexists(localPath(host, parentOf(host, file)))) {
         found.push({ client, label: location.label, file, local });
       }
     }

@@ -5,7 +5,18 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { parse as parseToml } from 'smol-toml';
@@ -54,7 +65,7 @@ function sphyr(home: string, args: string[], env: Record<string, string> = {}): 
   return runCli(args, { ...CLEAN_ENV, HOME: home, ...env });
 }
 
-/** Every file and folder under `dir`: relative path → "dir" or "<mode> <content>". */
+/** Every file, folder and link under `dir`: relative path → "dir", "link -> <to>" or "<mode> <content>". */
 async function tree(
   dir: string,
   skip: (rel: string) => boolean = () => false,
@@ -65,7 +76,9 @@ async function tree(
       const r = path.join(rel, name);
       if (skip(r)) continue;
       const info = await lstat(path.join(dir, r));
-      if (info.isDirectory()) {
+      if (info.isSymbolicLink()) {
+        out[r] = `link -> ${await readlink(path.join(dir, r))}`;
+      } else if (info.isDirectory()) {
         out[r] = 'dir';
         await walk(r);
       } else {
@@ -391,6 +404,81 @@ describe('bad input: reported by file, the file left byte for byte alone, the ot
     expect(await readFile(target, 'utf8')).toBe(original);
     expect(await mode(target)).toBe(0o444);
     expect(await litter(path.dirname(target))).toEqual([]);
+  });
+});
+
+describe('a symlinked config stays a symlink, even a dangling one', () => {
+  const notOurs = (rel: string) => rel === '.sphyr';
+
+  it('~/.cursor/mcp.json → ../dotfiles/cursor-mcp.json (missing): init writes through, status and doctor read through, remove gives the dangling link back', async () => {
+    const home = await makeHome({ '.cursor': null, dotfiles: null });
+    const link = path.join(home, '.cursor', 'mcp.json');
+    const target = path.join(home, 'dotfiles', 'cursor-mcp.json');
+    await symlink('../dotfiles/cursor-mcp.json', link);
+    const before = await tree(home);
+
+    const init = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(init.stderr).not.toMatch(/✗/);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('(new file)');
+    expect(init.stderr).toContain(`✓ Cursor: wrote ${link}`);
+    expect(init.stderr).toContain(target);
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readlink(link)).toBe('../dotfiles/cursor-mcp.json');
+    expect((await json(target)).mcpServers.sphyr).toEqual(NODE_ENTRY);
+    expect(await readdir(path.join(home, '.cursor'))).toEqual(['mcp.json']);
+
+    const status = await sphyr(home, ['guard', 'status', '--json', '--client', 'cursor']);
+    expect(JSON.parse(status.stdout)[0].files).toEqual([
+      { file: link, label: 'user', configured: true, upToDate: true },
+    ]);
+    const doctor = await sphyr(home, ['guard', 'doctor', '--client', 'cursor']);
+    expect(doctor.code).toBe(0);
+    expect(doctor.stdout).toMatch(/✓ Cursor: .*answered/);
+
+    const remove = await sphyr(home, ['guard', 'remove']);
+    expect(remove.stderr).not.toMatch(/✗/);
+    expect(remove.code).toBe(0);
+    expect(await tree(home, notOurs)).toEqual(before);
+    expect(await readlink(link)).toBe('../dotfiles/cursor-mcp.json');
+  });
+
+  it('a link into a folder that does not exist: a clear refusal, nothing written, the link untouched', async () => {
+    const home = await makeHome({ '.cursor': null });
+    const link = path.join(home, '.cursor', 'mcp.json');
+    await symlink(path.join(home, 'dotfiles', 'cursor-mcp.json'), link); // absolute this time
+    const before = await tree(home);
+
+    const result = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(result.code).toBe(1);
+    const line = result.stderr.split('\n').find((l) => l.startsWith('✗ Cursor:')) ?? '';
+    expect(line).toContain(link);
+    expect(line).toContain(path.join(home, 'dotfiles'));
+    expect(line).toMatch(/does not exist/);
+    expect(line).toContain('left untouched');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(await tree(home, notOurs)).toEqual(before);
+  });
+
+  it('a link loop: init, status and remove refuse it by name, nothing is written', async () => {
+    const home = await makeHome({ '.cursor': null, dotfiles: null });
+    const link = path.join(home, '.cursor', 'mcp.json');
+    await symlink('../dotfiles/a.json', link);
+    await symlink('b.json', path.join(home, 'dotfiles', 'a.json'));
+    await symlink('a.json', path.join(home, 'dotfiles', 'b.json'));
+    const before = await tree(home);
+
+    const init = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(init.code).toBe(1);
+    const line = init.stderr.split('\n').find((l) => l.startsWith('✗ Cursor:')) ?? '';
+    expect(line).toContain(link);
+    expect(line).toMatch(/symbolic link loop/);
+    const status = await sphyr(home, ['guard', 'status', '--client', 'cursor']);
+    expect(status.stdout).toMatch(/unreadable: .*symbolic link loop/);
+    const remove = await sphyr(home, ['guard', 'remove', '--client', 'cursor']);
+    expect(remove.code).toBe(1);
+    expect(remove.stderr).toMatch(/symbolic link loop/);
+    expect(await tree(home, notOurs)).toEqual(before);
   });
 });
 

@@ -1,4 +1,15 @@
-import { chmod, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapshot, writeSafely } from '../../src/guard/safe-write.js';
@@ -56,5 +67,59 @@ describe('writeSafely: backup, same mode, atomic rename, no clobbering', () => {
     await writeFile(target, '{}\n');
     await symlink(target, path.join(dir, 'mcp.json'));
     expect((await snapshot(path.join(dir, 'mcp.json'))).raw).toBe('{}\n');
+  });
+});
+
+describe('writeSafely through a symlink: the link stays a link', () => {
+  it('a dangling link whose target folder exists: the target is created, the link kept', async () => {
+    const dir = await tempDir('sphyr-safe-');
+    await mkdir(path.join(dir, 'dotfiles'));
+    const link = path.join(dir, 'mcp.json');
+    await symlink('dotfiles/mcp.json', link);
+    const snap = await snapshot(link);
+    expect(snap.raw).toBeUndefined();
+    expect(await writeSafely(snap, '{}\n', NOW)).toBeUndefined();
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readlink(link)).toBe('dotfiles/mcp.json');
+    expect(await readFile(path.join(dir, 'dotfiles', 'mcp.json'), 'utf8')).toBe('{}\n');
+    expect((await readdir(dir)).sort()).toEqual(['dotfiles', 'mcp.json']);
+  });
+
+  it('a dangling link whose target folder is missing: refused, nothing created, the link kept', async () => {
+    const dir = await tempDir('sphyr-safe-');
+    const link = path.join(dir, 'mcp.json');
+    await symlink('dotfiles/mcp.json', link);
+    const snap = await snapshot(link);
+    await expect(writeSafely(snap, '{}\n', NOW)).rejects.toMatchObject({ code: 'config_link_dangling' });
+    expect(await readlink(link)).toBe('dotfiles/mcp.json');
+    expect(await readdir(dir)).toEqual(['mcp.json']);
+  });
+
+  it('a link pointed elsewhere after it was read: nothing is written (another writer won)', async () => {
+    const dir = await tempDir('sphyr-safe-');
+    await writeFile(path.join(dir, 'a.json'), '{}\n');
+    await writeFile(path.join(dir, 'b.json'), '{}\n');
+    const link = path.join(dir, 'mcp.json');
+    await symlink('a.json', link);
+    const snap = await snapshot(link);
+    await rm(link);
+    await symlink('b.json', link); // same bytes, another file
+    await expect(writeSafely(snap, '{"ours": true}\n', NOW)).rejects.toMatchObject({
+      code: 'config_changed',
+    });
+    expect(await readlink(link)).toBe('b.json');
+    expect(await readFile(path.join(dir, 'a.json'), 'utf8')).toBe('{}\n');
+    expect(await readFile(path.join(dir, 'b.json'), 'utf8')).toBe('{}\n');
+    expect((await readdir(dir)).sort()).toEqual(['a.json', 'b.json', 'mcp.json']);
+  });
+
+  it('a link loop is refused when read', async () => {
+    const dir = await tempDir('sphyr-safe-');
+    await symlink('b.json', path.join(dir, 'a.json'));
+    await symlink('a.json', path.join(dir, 'b.json'));
+    await expect(snapshot(path.join(dir, 'a.json'))).rejects.toMatchObject({
+      code: 'config_link_loop',
+      message: expect.stringContaining('symbolic link loop'),
+    });
   });
 });

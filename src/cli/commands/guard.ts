@@ -136,7 +136,8 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
           continue;
         }
         const wrapped = r.plan.changes.filter((c) => c.kind === 'wrapped').map((c) => c.name);
-        io.err(`✓ ${client.displayName}: wrote ${file}${r.backup ? ` (backup: ${r.backup})` : ''}`);
+        const via = r.plan.snap.linked ? ` (through the symbolic link, at ${r.plan.snap.file})` : '';
+        io.err(`✓ ${client.displayName}: wrote ${file}${via}${r.backup ? ` (backup: ${r.backup})` : ''}`);
         if (wrapped.length)
           io.err(`  now running through sphyr-mcp: ${wrapped.join(', ')} (undo with \`sphyr guard remove\`)`);
         io.err(`  to load it: ${client.reload}`);
@@ -177,10 +178,15 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       }
       const results = await applyPlans(h, todo, 'remove');
       for (const r of results) {
-        if (r.error) io.err(`✗ ${r.plan.target.client.displayName}: ${r.error.message}`);
+        const { snap, target } = r.plan;
+        if (r.error) io.err(`✗ ${target.client.displayName}: ${r.error.message}`);
+        else if (r.plan.deleteFile && snap.linked)
+          io.err(
+            `✓ ${target.client.displayName}: deleted ${snap.file}, which init created; the symbolic link ${target.file} stays`,
+          );
         else
           io.err(
-            `✓ ${r.plan.target.client.displayName}: ${r.plan.deleteFile ? 'deleted' : 'restored'} ${r.plan.target.file}`,
+            `✓ ${target.client.displayName}: ${r.plan.deleteFile ? 'deleted' : 'restored'} ${target.file}`,
           );
       }
       setExit(failed.length || results.some((r) => r.error) ? 1 : 0);
