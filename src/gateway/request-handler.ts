@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { SphyrRequestError } from '../errors.js';
+import { isSphyrError, SphyrNetworkError, SphyrRequestError } from '../errors.js';
 import { ENTROPY_BODY_PREFIX_BYTES } from '../policy/index.js';
 import type { SignedCallKind } from '../signing/index.js';
 import { authenticate, type Caller, checkPreAuthLimit } from './authenticate.js';
@@ -129,7 +129,12 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       }
     } catch (error) {
       if (error instanceof HandledError) return;
-      const refusal = refusalFor(error);
+      const refusal = refusalFor(
+        // A caller that went away (its own timeout or abort) is not a gateway failure.
+        !isSphyrError(error) && req.socket.destroyed
+          ? new SphyrNetworkError('client_closed', 'the caller closed the connection')
+          : error,
+      );
       if (refusal.code === 'internal_error')
         ctx.warn(`request ${requestId} failed: ${(error as Error)?.stack ?? error}`);
       if (route && !res.headersSent) {

@@ -76,8 +76,18 @@ export function sendUpstream(r: UpstreamRequest): Promise<IncomingMessage> {
     });
     req.once('error', (error) => {
       clearTimeout(timer);
-      if (error instanceof SphyrNetworkError || error.name === 'AbortError') {
+      if (error instanceof SphyrNetworkError) {
         reject(error);
+        return;
+      }
+      if (r.signal.aborted) {
+        // The caller went away (its own timeout or abort): its reason, not a gateway failure.
+        reject(
+          new SphyrNetworkError(
+            'client_closed',
+            'the caller closed the connection before the target answered',
+          ),
+        );
         return;
       }
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
