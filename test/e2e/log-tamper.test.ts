@@ -247,6 +247,18 @@ describe('sphyr log verify against a sphyr.db writer without master.key', () => 
     await expectFailure(dir, /purge anchor is younger than its retention allows/);
   });
 
+  it('a record backdated in the file does not let the retention purge delete younger records', async () => {
+    const dir = await tampered(plain, (db) => {
+      db.prepare('UPDATE log SET ts = ? WHERE seq = 9').run(NOW - 40 * DAY);
+    });
+    const gateway = await startGateway({ host: '127.0.0.1', port: 0, dataDir: dir, warn: () => {} });
+    const left = (await gateway.store.query({ limit: 100 })).map((r) => r.seq);
+    await gateway.close();
+    // Only the three records really past the 36-day retention went; the edit is still reported.
+    expect(left.sort((a, b) => a - b)).toEqual([4, 5, 6, 7, 8, 9, 10]);
+    await expectFailure(dir, /FAILED at record 9: record 9 was altered/);
+  });
+
   it('--json lists every problem found', async () => {
     const dir = await tampered(plain, (db) => {
       db.prepare('UPDATE log SET status = 201 WHERE seq = 2').run();
