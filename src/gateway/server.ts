@@ -1,5 +1,4 @@
 import { lookup } from 'node:dns/promises';
-import { mkdir } from 'node:fs/promises';
 import http, { type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { answerAndDestroy, capConnections, clientErrorFor } from './connections.
 import { DEFAULT_LIMITS, type GatewayContext, type GatewayLimits } from './context.js';
 import { createRequestHandler } from './request-handler.js';
 import { createSelfCheck } from './self-address.js';
+import { privateDir } from './store/data-dir.js';
 import { MemoryRateLimiter } from './store/memory-rate-limiter.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { GatewayStore, RateLimiter } from './store/types.js';
@@ -107,10 +107,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const policy = options.policy ?? DEFAULT_POLICY;
   const now = options.now ?? Date.now;
   const warn = options.warn ?? ((m: string) => process.stderr.write(`sphyr gateway: ${m}\n`));
-  const store = options.store ?? (await SqliteStore.open(options.dataDir));
+  const store = options.store ?? (await SqliteStore.open(options.dataDir, { warn, adoptLog: true }));
   const tmpDir = path.join(options.dataDir, 'tmp');
   try {
-    await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+    await privateDir(tmpDir);
   } catch (error) {
     await store.close();
     throw new SphyrConfigError(
@@ -181,8 +181,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   listening = address;
 
   const purge = async () => {
-    await store.purgeExpiredAuth(now());
-    return store.purgeBefore(now() - policy.retentionDays * 24 * 60 * 60 * 1000);
+    const t = now();
+    await store.purgeExpiredAuth(t);
+    return store.purgeBefore(t - policy.retentionDays * 24 * 60 * 60 * 1000, t);
   };
   await purge();
   const purgeTimer = setInterval(() => {

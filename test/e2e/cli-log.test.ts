@@ -100,12 +100,14 @@ describe('sphyr keys, a signed client, sphyr log', () => {
     db.close();
     const tail = await runCli(['log', 'verify', '--data-dir', otherData]);
     expect(tail.code).toBe(3);
-    expect(tail.stderr).toMatch(/records after 3 are missing/);
+    expect(tail.stderr).toMatch(
+      /FAILED at record 4: record 4 is missing \(the log head says the log reached record 4\)/,
+    );
     const db2 = new Database(databasePath(otherData));
     db2.prepare('DELETE FROM log WHERE seq = 2').run();
     db2.close();
     const middle = await runCli(['log', 'verify', '--data-dir', otherData]);
     expect(middle.code).toBe(3);
-    expect(middle.stderr).toMatch(/record 2 is missing \(next is 3\)/);
+    expect(middle.stderr).toMatch(/FAILED at record 2: record 2 is missing\n {2}also: record 4 is missing/);
   });
 });

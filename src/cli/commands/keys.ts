@@ -12,7 +12,9 @@ interface DirOption {
 
 async function withStore<T>(io: CliIo, opts: DirOption, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
   const { SqliteStore } = await import('../../gateway/store/sqlite-store.js');
-  const store = await SqliteStore.open(opts.dataDir ?? (await defaultDataDir(io.env)));
+  const store = await SqliteStore.open(opts.dataDir ?? (await defaultDataDir(io.env)), {
+    warn: (m) => io.err(`sphyr: ${m}`),
+  });
   try {
     return await fn(store);
   } finally {

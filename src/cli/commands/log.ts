@@ -6,9 +6,10 @@ import { EXIT } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { parseCount } from './options.js';
 
-async function openStore(dataDir: string): Promise<SqliteStore> {
+/** Opened as found: a log from an older version is reported, not adopted (the gateway does that). */
+async function openStore(io: CliIo, dataDir: string): Promise<SqliteStore> {
   const { SqliteStore } = await import('../../gateway/store/sqlite-store.js');
-  return SqliteStore.open(dataDir);
+  return SqliteStore.open(dataDir, { warn: (m) => io.err(`sphyr: ${m}`) });
 }
 
 function line(r: LogRecord): string {
@@ -27,7 +28,7 @@ export function registerLog(program: Command, io: CliIo, setExit: (code: number)
     .option('--json', 'one JSON record per line')
     .option('--data-dir <dir>', "the gateway's data dir")
     .action(async (opts: { lines: number; json?: boolean; dataDir?: string }) => {
-      const store = await openStore(opts.dataDir ?? (await defaultDataDir(io.env)));
+      const store = await openStore(io, opts.dataDir ?? (await defaultDataDir(io.env)));
       try {
         const records = (await store.query({ limit: opts.lines })).reverse();
         for (const r of records) io.out(opts.json ? JSON.stringify(r) : line(r));
@@ -38,22 +39,31 @@ export function registerLog(program: Command, io: CliIo, setExit: (code: number)
     });
   log
     .command('verify')
-    .description('check the hash chain: detects any edited or deleted record')
+    .description(
+      'check the log: detects edited, deleted or reordered records and a forged head or purge anchor',
+    )
     .option('--json', 'the result as JSON on stdout')
     .option('--data-dir <dir>', "the gateway's data dir")
     .action(async (opts: { json?: boolean; dataDir?: string }) => {
-      const store = await openStore(opts.dataDir ?? (await defaultDataDir(io.env)));
+      const store = await openStore(io, opts.dataDir ?? (await defaultDataDir(io.env)));
       try {
         const result = await store.verify();
         if (opts.json) io.out(JSON.stringify(result));
         if (result.ok) {
-          io.err(
-            `log verified: ${result.checked} records intact${result.lastSeq ? ` (seq ${result.firstSeq}–${result.lastSeq})` : ''}`,
-          );
+          const span = result.lastSeq ? ` (seq ${result.firstSeq}–${result.lastSeq})` : '';
+          const purged =
+            result.purgedThrough === 0
+              ? ''
+              : `; ${result.purgedThrough === 1 ? 'record 1 was' : `records 1–${result.purgedThrough} were`} purged by retention`;
+          io.err(`log verified: ${result.checked} records intact${span}${purged}`);
         } else {
-          io.err(`log verification FAILED at record ${result.brokenAt}: ${result.problem}`);
+          const [first, ...rest] = result.problems;
+          const at = first?.seq === null || first?.seq === undefined ? '' : ` at record ${first.seq}`;
+          io.err(`log verification FAILED${at}: ${first?.message}`);
+          for (const p of rest) io.err(`  also: ${p.message}`);
           setExit(EXIT.verifyFailed);
         }
+        for (const note of result.notes) io.err(`note: ${note}`);
       } finally {
         await store.close();
       }

@@ -149,17 +149,27 @@ ${verifyForm(user)}`,
 }
 
 export function verifyPage(user: PageUser, result: VerifyResult, ms: number): string {
+  const [first, ...rest] = result.problems;
+  const more = rest.length
+    ? `<p>Also found:</p>\n<ul>${rest.map((p) => `<li>${esc(p.message)}</li>`).join('')}</ul>`
+    : '';
+  const notes = result.notes.map((n) => `<p class="notice">Note: ${esc(n)}.</p>`).join('\n');
   const body = result.ok
     ? `<p class="notice" role="status">Chain intact: ${result.checked} record${result.checked === 1 ? '' : 's'} checked${
         result.firstSeq === null ? '' : ` (records ${result.firstSeq} to ${result.lastSeq})`
       } in ${Math.round(ms)} ms.</p>`
-    : `<p class="error" role="alert">Chain broken at record ${esc(result.brokenAt ?? '?')}: ${esc(result.problem ?? 'unknown problem')}.</p>
-<p>${result.checked} record${result.checked === 1 ? '' : 's'} before it verified.${
-        result.brokenAt
+    : `<p class="error" role="alert">Chain broken${first?.seq === null ? '' : ` at record ${esc(result.brokenAt ?? '?')}`}: ${esc(result.problem ?? 'unknown problem')}.</p>
+${more}
+<p>${result.checked} record${result.checked === 1 ? '' : 's'} verified intact.${
+        first?.seq !== null && result.brokenAt
           ? ` <a href="/console/log/${esc(result.brokenAt)}">Open record ${esc(result.brokenAt)}</a>`
           : ''
       }</p>`;
-  return layout('Verify the log chain', `${body}<p><a href="/console/log">Back to the log</a></p>`, user);
+  return layout(
+    'Verify the log chain',
+    `${body}\n${notes}<p><a href="/console/log">Back to the log</a></p>`,
+    user,
+  );
 }
 
 export function agentsPage(

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { SphyrConfigError } from '../../errors.js';
+import { assertPrivateKeyFile } from './data-dir.js';
 
 const MASTER_FILE = 'master.key';
 
@@ -12,6 +13,8 @@ export interface DataKeys {
   secretBox: Buffer;
   /** HMAC key chaining log records. */
   logChain: Buffer;
+  /** HMAC key authenticating what `log verify` relies on besides the records: the head and the purge anchor. */
+  logMeta: Buffer;
   /** HMAC key for `url_hash`. */
   urlHash: Buffer;
 }
@@ -20,20 +23,45 @@ function derive(master: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `sphyr ${purpose} v1`, 32));
 }
 
-/** Read `master.key` in the data dir, creating it (0600) on first start. */
-export async function loadDataKeys(dataDir: string): Promise<DataKeys> {
+async function exists(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Read `master.key` in the data dir, creating it (0600) on first start; `created` says it was made
+ * now. A key other users can open is refused, and so is a missing key beside an existing database
+ * (a new key would leave every secret undecryptable and every record unverifiable).
+ */
+export async function loadDataKeys(
+  dataDir: string,
+  database: string,
+): Promise<{ keys: DataKeys; created: boolean }> {
   const file = path.join(dataDir, MASTER_FILE);
   let master: Buffer;
+  let created = false;
   try {
+    await assertPrivateKeyFile(file);
     master = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64url');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      if (error instanceof SphyrConfigError) throw error;
       throw new SphyrConfigError('data_dir_unreadable', `${file}: cannot be read; check its permissions`, {
         cause: error,
       });
     }
+    if (await exists(database)) {
+      throw new SphyrConfigError(
+        'master_key_missing',
+        `${file} is missing but ${database} exists; restore master.key from the backup taken with it`,
+      );
+    }
     master = randomBytes(32);
     await writeFileAtomic(file, `${master.toString('base64url')}\n`, { mode: 0o600 });
+    created = true;
   }
   if (master.length !== 32) {
     throw new SphyrConfigError(
@@ -42,9 +70,13 @@ export async function loadDataKeys(dataDir: string): Promise<DataKeys> {
     );
   }
   return {
-    secretBox: derive(master, 'secret box'),
-    logChain: derive(master, 'log chain'),
-    urlHash: derive(master, 'url hash'),
+    keys: {
+      secretBox: derive(master, 'secret box'),
+      logChain: derive(master, 'log chain'),
+      logMeta: derive(master, 'log meta'),
+      urlHash: derive(master, 'url hash'),
+    },
+    created,
   };
 }
 

@@ -1,10 +1,13 @@
 import { createHmac } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { SphyrConfigError } from '../../errors.js';
+import { prepareDataDir, privateFile, tightenIfPresent } from './data-dir.js';
 import { type DataKeys, loadDataKeys, open, seal } from './data-keys.js';
 import { chainHash, GENESIS_HASH } from './log-chain.js';
+import { type LogHead, openAnchor, openHead, sealAnchor, sealHead } from './log-seal.js';
+import { verifyLog } from './log-verify.js';
+import { readWitness, witnessPath, writeWitness } from './log-witness.js';
 import type {
   AdminRecord,
   AgentRecord,
@@ -248,6 +251,19 @@ export function databasePath(dataDir: string): string {
   return path.join(dataDir, 'sphyr.db');
 }
 
+export interface OpenOptions {
+  /** Where to say what the operator should know (an open data dir, a file made private). */
+  warn?: (message: string) => void;
+  /**
+   * Authenticate a log written by an older version (bare head seq and purge anchor) and write
+   * log-head.json. The gateway does; `sphyr log` does not, so verify reports such a log as it is.
+   */
+  adoptLog?: boolean;
+}
+
+/** How often, at most, log-head.json is rewritten while records arrive. */
+const WITNESS_EVERY_MS = 1000;
+
 /**
  * The embedded store: one SQLite file in WAL mode. Every append commits before it returns, so a
  * response the gateway has finished sending always has its record, even after a SIGKILL.
@@ -255,7 +271,13 @@ export function databasePath(dataDir: string): string {
 export class SqliteStore implements GatewayStore {
   readonly #db: Database.Database;
   readonly #keys: DataKeys;
+  readonly #witnessFile: string;
+  readonly #warn: (message: string) => void;
+  /** The chain's tip, including records still waiting for their group commit. */
   #head: { seq: number; hash: string };
+  /** The newest committed head not yet in log-head.json, and the timer that will write it. */
+  #unwitnessed: LogHead | undefined;
+  #witnessTimer: NodeJS.Timeout | undefined;
   readonly #agents = new Map<string, AgentRecord>();
   readonly #secretCache = new Map<string, { sealed: Buffer; secret: Uint8Array }>();
   readonly #stmts;
@@ -263,9 +285,11 @@ export class SqliteStore implements GatewayStore {
   /** Records waiting for the next group commit, with the callers waiting on them. */
   #pending: Array<{ record: LogRecord; resolve: (r: LogRecord) => void; reject: (e: unknown) => void }> = [];
 
-  private constructor(db: Database.Database, keys: DataKeys) {
+  private constructor(db: Database.Database, keys: DataKeys, dataDir: string, warn: (m: string) => void) {
     this.#db = db;
     this.#keys = keys;
+    this.#witnessFile = witnessPath(dataDir);
+    this.#warn = warn;
     this.#stmts = {
       insertLog:
         db.prepare(`INSERT INTO log (seq, id, ts, kind, key_id, agent_id, client_ip, method, url_hash, host,
@@ -280,30 +304,34 @@ export class SqliteStore implements GatewayStore {
       getKey: db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE id = ?'),
       getAgent: db.prepare('SELECT * FROM agents WHERE id = ?'),
     };
-    // The head seq is committed with each record, so deleting the newest records is detected too.
+    // The MAC'd head is committed with each batch, so deleting the newest records shows.
     this.#appendTx = db.transaction((records: LogRecord[]) => {
       for (const record of records) this.#stmts.insertLog.run(record);
-      this.#stmts.setMeta.run('log_head_seq', String((records.at(-1) as LogRecord).seq));
+      const last = records.at(-1) as LogRecord;
+      this.#stmts.setMeta.run(
+        'log_head',
+        sealHead(keys.logMeta, { seq: last.seq, hash: last.hash, ts: Date.now() }),
+      );
     });
     this.#head = this.#readHead();
   }
 
   /** Open (creating if needed) the store in `dataDir`; errors name the directory and what to do. */
-  static async open(dataDir: string): Promise<SqliteStore> {
-    try {
-      await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new SphyrConfigError(
-        'data_dir_unwritable',
-        `data dir ${dataDir} cannot be created (${(error as NodeJS.ErrnoException).code}); choose another with --data-dir`,
-        { cause: error },
-      );
-    }
+  static async open(dataDir: string, options: OpenOptions = {}): Promise<SqliteStore> {
+    const warn = options.warn ?? (() => {});
+    await prepareDataDir(dataDir, warn);
+    const file = databasePath(dataDir);
     let keys: DataKeys;
+    let created: boolean;
     let db: Database.Database;
     try {
-      keys = await loadDataKeys(dataDir);
-      db = new Database(databasePath(dataDir));
+      ({ keys, created } = await loadDataKeys(dataDir, file));
+      // SQLite gives -wal, -shm and -journal the database file's mode: make that 0600 first.
+      for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+        const { tightenedFrom } = f === file ? await privateFile(f) : await tightenIfPresent(f);
+        if (tightenedFrom) warn(`${f} was open to other users (mode ${tightenedFrom}); it is 0600 now`);
+      }
+      db = new Database(file);
       db.pragma('journal_mode = WAL');
       // NORMAL in WAL survives a process kill (the OS holds the WAL); only power loss can drop the tail.
       db.pragma('synchronous = NORMAL');
@@ -319,18 +347,105 @@ export class SqliteStore implements GatewayStore {
         { cause: error },
       );
     }
-    return new SqliteStore(db, keys);
+    const store = new SqliteStore(db, keys, dataDir, warn);
+    if (options.adoptLog) store.#warnOnMissingNewest();
+    if ((created || options.adoptLog) && readWitness(store.#witnessFile) === undefined) store.#adoptLog();
+    return store;
   }
 
+  #meta(name: string): string | undefined {
+    return this.#stmts.getMeta.get(name)?.value;
+  }
+
+  /**
+   * Where the next record chains from: the newest of the last row and every authentic head, so
+   * records deleted from the end stay a visible gap instead of being overwritten by new ones.
+   * A bare head seq or anchor counts only in a log no version with MACs has written to.
+   */
   #readHead(): { seq: number; hash: string } {
     const last = this.#db.prepare('SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1').get() as
       | { seq: number; hash: string }
       | undefined;
-    if (last) return last;
-    const anchor = this.#stmts.getMeta.get('purge_anchor');
-    return anchor
-      ? (JSON.parse(anchor.value) as { seq: number; hash: string })
-      : { seq: 0, hash: GENESIS_HASH };
+    let head = last ?? { seq: 0, hash: GENESIS_HASH };
+    const consider = (c: { seq: number; hash: string } | undefined) => {
+      if (c && c.seq > head.seq) head = { seq: c.seq, hash: c.hash };
+    };
+    const meta = openHead(this.#keys.logMeta, this.#meta('log_head'));
+    const witness = openHead(this.#keys.logMeta, readWitness(this.#witnessFile)?.trim());
+    const anchor = openAnchor(this.#keys.logMeta, this.#meta('purge_anchor'));
+    for (const c of [meta, witness, anchor]) if (c.state === 'ok') consider(c.value);
+    if (meta.state === 'absent' && witness.state === 'absent') {
+      const raw = this.#meta('purge_anchor');
+      if (anchor.state === 'unauthenticated' && anchor.legacy && raw) consider(JSON.parse(raw));
+      // An older version's head seq names no hash: the next record starts after a gap, as it should.
+      const seq = Number(this.#meta('log_head_seq') ?? 0);
+      if (Number.isSafeInteger(seq)) consider({ seq, hash: GENESIS_HASH });
+    }
+    return head;
+  }
+
+  /** Say so when records were deleted from the end of the log since the gateway last wrote it. */
+  #warnOnMissingNewest(): void {
+    const last = this.#db.prepare('SELECT MAX(seq) AS seq FROM log').get() as { seq: number | null };
+    const anchor = openAnchor(this.#keys.logMeta, this.#meta('purge_anchor'));
+    const from = Math.max(last.seq ?? 0, anchor.state === 'ok' ? anchor.value.seq : 0) + 1;
+    if (from <= this.#head.seq) {
+      this.#warn(
+        `log records ${from}–${this.#head.seq} are missing from sphyr.db: they were deleted outside the gateway. Run: sphyr log verify`,
+      );
+    }
+  }
+
+  /**
+   * Authenticate what the log relies on where nothing is MAC'd yet (a log from an older version,
+   * or a fresh data dir) and write log-head.json. An older version's bare anchor keeps its point
+   * but carries no times, since they were never recorded.
+   */
+  #adoptLog(): void {
+    const now = Date.now();
+    this.#db.transaction(() => {
+      const anchor = openAnchor(this.#keys.logMeta, this.#meta('purge_anchor'));
+      const raw = this.#meta('purge_anchor');
+      if (anchor.state === 'unauthenticated' && anchor.legacy && raw) {
+        const { seq, hash } = JSON.parse(raw) as { seq: number; hash: string };
+        const lastPurge = this.#meta('last_purge');
+        const purgedAt = lastPurge ? (JSON.parse(lastPurge) as PurgeInfo).at : now;
+        this.#stmts.setMeta.run(
+          'purge_anchor',
+          sealAnchor(this.#keys.logMeta, { seq, hash, recordTs: null, purgedAt, retentionMs: null }),
+        );
+      }
+      this.#stmts.setMeta.run('log_head', sealHead(this.#keys.logMeta, { ...this.#head, ts: now }));
+      this.#db.prepare("DELETE FROM meta WHERE name = 'log_head_seq'").run();
+    })();
+    this.#writeWitness({ ...this.#head, ts: now });
+  }
+
+  #writeWitness(head: LogHead): void {
+    try {
+      writeWitness(this.#witnessFile, sealHead(this.#keys.logMeta, head));
+    } catch (error) {
+      this.#warn(
+        `cannot write ${this.#witnessFile} (${(error as NodeJS.ErrnoException).code ?? error}); log verify cannot detect a rolled-back sphyr.db until it can`,
+      );
+    }
+  }
+
+  /** Note a committed head for log-head.json: written at most once a second, and on close. */
+  #witness(head: LogHead): void {
+    this.#unwitnessed = head;
+    this.#witnessTimer ??= setTimeout(() => {
+      this.#witnessTimer = undefined;
+      this.#flushWitness();
+    }, WITNESS_EVERY_MS).unref();
+  }
+
+  #flushWitness(): void {
+    if (this.#witnessTimer) clearTimeout(this.#witnessTimer);
+    this.#witnessTimer = undefined;
+    const head = this.#unwitnessed;
+    this.#unwitnessed = undefined;
+    if (head) this.#writeWitness(head);
   }
 
   hashUrl(canonicalUrl: string): string {
@@ -557,6 +672,8 @@ export class SqliteStore implements GatewayStore {
     if (batch.length === 0) return;
     try {
       this.#appendTx(batch.map((p) => p.record));
+      const last = (batch.at(-1) as (typeof batch)[number]).record;
+      this.#witness({ seq: last.seq, hash: last.hash, ts: Date.now() });
     } catch (error) {
       // The chain in memory ran ahead of the file: re-read the head so later records chain correctly.
       this.#head = this.#readHead();
@@ -586,62 +703,64 @@ export class SqliteStore implements GatewayStore {
   }
 
   async verify(): Promise<VerifyResult> {
-    const anchorRow = this.#stmts.getMeta.get('purge_anchor');
-    let expected = anchorRow
-      ? (JSON.parse(anchorRow.value) as { seq: number; hash: string })
-      : { seq: 0, hash: GENESIS_HASH };
-    let checked = 0;
-    let firstSeq: number | null = null;
-    const fail = (brokenAt: number, problem: string): VerifyResult => ({
-      ok: false,
-      checked,
-      firstSeq,
-      lastSeq: expected.seq,
-      brokenAt,
-      problem,
-    });
-    for (const row of this.#db.prepare('SELECT * FROM log ORDER BY seq').iterate() as Iterable<LogRow>) {
-      const record = rowToRecord(row);
-      firstSeq ??= record.seq;
-      if (record.seq !== expected.seq + 1) {
-        return fail(expected.seq + 1, `record ${expected.seq + 1} is missing (next is ${record.seq})`);
-      }
-      if (record.prevHash !== expected.hash) {
-        return fail(
-          record.seq,
-          `record ${record.seq} does not follow record ${expected.seq} (prev_hash differs)`,
-        );
-      }
-      if (chainHash(this.#keys.logChain, record.seq, record.prevHash, record) !== record.hash) {
-        return fail(record.seq, `record ${record.seq} was altered (its hash does not match its contents)`);
-      }
-      expected = { seq: record.seq, hash: record.hash };
-      checked += 1;
-    }
-    const headRow = this.#stmts.getMeta.get('log_head_seq');
-    const headSeq = headRow ? Number(headRow.value) : 0;
-    if (expected.seq < headSeq) {
-      return fail(expected.seq + 1, `records after ${expected.seq} are missing (the log reached ${headSeq})`);
-    }
-    return { ok: true, checked, firstSeq, lastSeq: expected.seq || null };
+    // The witness first: it is written after the commit it names, so the snapshot read next is at
+    // least as new. Then one read transaction, so a running gateway's appends cannot skew the view.
+    const witness = readWitness(this.#witnessFile);
+    return this.#db.transaction(() =>
+      verifyLog({
+        chainKey: this.#keys.logChain,
+        metaKey: this.#keys.logMeta,
+        now: Date.now(),
+        head: this.#meta('log_head'),
+        legacyHeadSeq: this.#meta('log_head_seq'),
+        anchor: this.#meta('purge_anchor'),
+        witness,
+        records: (function* (rows: Iterable<LogRow>) {
+          for (const row of rows) yield rowToRecord(row);
+        })(this.#db.prepare('SELECT * FROM log ORDER BY seq').iterate() as Iterable<LogRow>),
+      }),
+    )();
   }
 
-  async purgeBefore(cutoff: number): Promise<number> {
+  async purgeBefore(cutoff: number, now = Date.now()): Promise<number> {
     const purge = this.#db.transaction((before: number) => {
-      const last = this.#db
-        .prepare('SELECT seq, hash FROM log WHERE ts < ? ORDER BY seq DESC LIMIT 1')
-        .get(before) as { seq: number; hash: string } | undefined;
+      const last = this.#lastAuthenticBefore(before);
       let removed = 0;
       if (last) {
-        // Purge only a prefix of the chain so the rest still verifies from the anchor.
+        // Purge only a prefix of the chain so the rest still verifies from the anchor, which says
+        // (MAC'd) which record went, when, and under what retention.
         removed = this.#db.prepare('DELETE FROM log WHERE seq <= ?').run(last.seq).changes;
-        this.#stmts.setMeta.run('purge_anchor', JSON.stringify(last));
+        this.#stmts.setMeta.run(
+          'purge_anchor',
+          sealAnchor(this.#keys.logMeta, {
+            seq: last.seq,
+            hash: last.hash,
+            recordTs: last.ts,
+            purgedAt: now,
+            retentionMs: now - before,
+          }),
+        );
       }
-      const info: PurgeInfo = { at: Date.now(), removed };
+      const info: PurgeInfo = { at: now, removed };
       this.#stmts.setMeta.run('last_purge', JSON.stringify(info));
       return removed;
     });
     return purge(cutoff);
+  }
+
+  /**
+   * The newest record older than `before` whose hash proves its time: a row whose `ts` was
+   * backdated in the file must not make the purge delete younger records under an authentic anchor.
+   */
+  #lastAuthenticBefore(before: number): LogRecord | undefined {
+    const rows = this.#db
+      .prepare('SELECT * FROM log WHERE ts < ? ORDER BY seq DESC')
+      .iterate(before) as Iterable<LogRow>;
+    for (const row of rows) {
+      const record = rowToRecord(row);
+      if (chainHash(this.#keys.logChain, record.seq, record.prevHash, record) === record.hash) return record;
+    }
+    return undefined;
   }
 
   async listAgents(options: { since: number; limit?: number }): Promise<AgentRecord[]> {
@@ -839,6 +958,7 @@ export class SqliteStore implements GatewayStore {
   async close(): Promise<void> {
     if (!this.#db.open) return;
     this.#flush();
+    this.#flushWitness();
     this.#db.close();
   }
 }

@@ -95,14 +95,27 @@ export interface PurgeInfo {
   removed: number;
 }
 
+/** One thing `verify` found wrong; `seq` is the record it concerns (the first of a missing range). */
+export interface VerifyProblem {
+  seq: number | null;
+  message: string;
+}
+
 export interface VerifyResult {
   ok: boolean;
+  /** Records whose hash and link checked out. */
   checked: number;
   firstSeq: number | null;
   lastSeq: number | null;
-  /** Set when !ok: the seq where the chain breaks and why. */
+  /** Records 1 to this were removed by retention purges (0: none). */
+  purgedThrough: number;
+  /** Set when !ok: the first problem's record and message. */
   brokenAt?: number;
   problem?: string;
+  /** Everything found wrong, in log order (empty when ok). */
+  problems: VerifyProblem[];
+  /** What could not be checked and why (a log from an older version, a missing log-head.json). */
+  notes: string[];
 }
 
 export interface KeyStore {
@@ -124,8 +137,8 @@ export interface LogStore {
   append(record: NewLogRecord): Promise<LogRecord>;
   query(query: LogQuery): Promise<LogRecord[]>;
   verify(): Promise<VerifyResult>;
-  /** Delete records older than `cutoff` (ms); returns how many went. */
-  purgeBefore(cutoff: number): Promise<number>;
+  /** Delete records older than `cutoff` (ms) at time `now` (ms, default the clock); returns how many went. */
+  purgeBefore(cutoff: number, now?: number): Promise<number>;
   /** Filtered, newest-first search for the console. */
   searchLog(search: LogSearch): Promise<LogRecord[]>;
   getLogRecord(seq: number): Promise<LogRecord | undefined>;

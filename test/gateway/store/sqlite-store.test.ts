@@ -1,10 +1,11 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { generateCredential } from '../../../src/config/credential.js';
 import { newDraft } from '../../../src/gateway/log-draft.js';
 import { startGateway } from '../../../src/gateway/server.js';
-import { SqliteStore } from '../../../src/gateway/store/sqlite-store.js';
+import { databasePath, SqliteStore } from '../../../src/gateway/store/sqlite-store.js';
 import { DEFAULT_POLICY } from '../../../src/policy/index.js';
 import { tempDir } from '../../helpers/gateway.js';
 
@@ -87,5 +88,53 @@ describe('SqliteStore', () => {
     expect((await store.query({ limit: 10, agentId: 'agt_even' })).map((r) => r.seq)).toEqual([4, 2]);
     expect(await store.query({ limit: 10, keyId: 'key_2' })).toEqual([]);
     await store.close();
+  });
+
+  it('a gateway restarted after the newest records were deleted keeps them a visible gap, and warns', async () => {
+    const dir = await tempDir();
+    const store = await SqliteStore.open(dir);
+    for (let i = 1; i <= 10; i += 1) await store.append(record(i, Date.now()));
+    await store.close();
+    const db = new Database(databasePath(dir));
+    db.prepare('DELETE FROM log WHERE seq > 8').run();
+    db.prepare("DELETE FROM meta WHERE name LIKE 'log_head%'").run();
+    db.close();
+    const warnings: string[] = [];
+    const gateway = await startGateway({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: dir,
+      warn: (m) => warnings.push(m),
+    });
+    // New records continue after the deleted ones instead of taking their numbers.
+    expect((await gateway.store.append(record(11, Date.now()))).seq).toBe(11);
+    const result = await gateway.store.verify();
+    await gateway.close();
+    expect(warnings.join('\n')).toContain('log records 9–10 are missing from sphyr.db');
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => p.message)).toEqual(['records 9–10 are missing']);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('verifies while the writer is running, before log-head.json has caught up', async () => {
+    const dir = await tempDir();
+    const store = await SqliteStore.open(dir);
+    for (let i = 1; i <= 5; i += 1) await store.append(record(i, Date.now()));
+    const reader = await SqliteStore.open(dir);
+    expect(await reader.verify()).toMatchObject({ ok: true, checked: 5, problems: [], notes: [] });
+    await reader.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses to make a new master.key beside an existing sphyr.db', async () => {
+    const dir = await tempDir();
+    const store = await SqliteStore.open(dir);
+    await store.append(record(1, Date.now()));
+    await store.close();
+    await rm(path.join(dir, 'master.key'));
+    await expect(SqliteStore.open(dir)).rejects.toMatchObject({ code: 'master_key_missing' });
+    expect(await readdir(dir)).not.toContain('master.key');
+    await rm(dir, { recursive: true, force: true });
   });
 });
