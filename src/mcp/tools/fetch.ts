@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { SphyrRateLimitError } from '../../errors.js';
 import { type McpContext, requireClient } from '../context.js';
 import { errorResult, textResult } from '../tool-result.js';
+import { type Hop, nextHop } from './redirect.js';
 
 /** More than this is not read: a model cannot use it, and memory stays bounded. */
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -79,28 +80,22 @@ export function registerFetch(server: McpServer, ctx: McpContext): void {
     async (input, extra) => {
       try {
         const client = requireClient(ctx);
-        let url = input.url;
-        let method = input.method.toUpperCase();
-        let body = input.body === undefined ? undefined : Buffer.from(input.body);
+        let request: Hop = {
+          method: input.method.toUpperCase(),
+          url: input.url,
+          headers: Object.entries(input.headers ?? {}),
+          body: input.body === undefined ? undefined : Buffer.from(input.body),
+        };
         let res: Response | undefined;
         for (let hop = 0; ; hop += 1) {
-          res = await client.relay({
-            method,
-            url,
-            headers: Object.entries(input.headers ?? {}),
-            body,
-            signal: extra.signal,
-          });
+          res = await client.relay({ ...request, signal: extra.signal });
           const location = res.headers.get('location');
           if (res.status < 300 || res.status >= 400 || !location || hop >= MAX_REDIRECTS) break;
-          // Each hop is a new relay, screened again by the gateway.
+          // Each hop is a new relay, screened again by the gateway (which never follows redirects).
           await res.body?.cancel();
-          url = new URL(location, url).href;
-          if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
-            method = 'GET';
-            body = undefined;
-          }
+          request = nextHop(request, res.status, location);
         }
+        const url = request.url;
         if (res.status === 429 && res.headers.get('sphyr-outcome') === 'rate_limited') {
           throw new SphyrRateLimitError(
             'rate_limited',
