@@ -26,11 +26,14 @@ const REQUEST_STATUS: Record<string, number> = {
   method_not_allowed: 405,
 };
 
+// Load shedding rather than a caller's own rate: the gateway is busy (RFC 9110 §15.6.4).
+const RATE_LIMIT_STATUS: Record<string, number> = { spool_full: 503 };
+
 /** The one place gateway errors become HTTP: status, `Sphyr-Outcome` and a stable `code`. */
 export function refusalFor(error: unknown): Refusal {
   if (error instanceof SphyrRateLimitError) {
     return {
-      status: 429,
+      status: RATE_LIMIT_STATUS[error.code] ?? 429,
       outcome: 'rate_limited',
       code: error.code,
       message: error.message,
