@@ -36,8 +36,9 @@ export async function checkPreAuthLimit(ctx: GatewayContext, ip: string): Promis
 }
 
 /**
- * Authenticate a signed request: the signature (parse → window → key → HMAC over the signed
- * `Content-Digest` → nonce), then the agent, then the per-agent, per-key and per-IP limits. Only then is the body read (`readBody`) and checked
+ * Authenticate a signed request: the `Host` must be one of this gateway's authorities; then the
+ * signature (parse → window → key → HMAC over the signed `Content-Digest` → nonce), then the agent,
+ * then the per-agent, per-key and per-IP limits. Only then is the body read (`readBody`) and checked
  * against the signed digest, so a request whose signature does not hold, a replay, or one over its
  * limits is refused without a byte of its body read or spooled.
  */
@@ -56,6 +57,12 @@ export async function authenticate(
   const query = q === -1 ? '?' : target.slice(q);
   const authority = header(req, 'host');
   if (!authority) throw new SphyrRequestError('missing_host', 'the request has no Host header');
+  if (!ctx.isOwnAuthority(authority)) {
+    throw new SphyrAuthError(
+      'wrong_authority',
+      'the request is signed for another host than this gateway; use the gateway URL its operator gave (--public-url)',
+    );
+  }
   let key: KeyRecord | undefined;
   const verified = await verifySignedRequest({
     kind,

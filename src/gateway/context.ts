@@ -41,6 +41,11 @@ export interface GatewayContext {
   resolve(host: string): Promise<string[]>;
   /** True when ip:port is this gateway's own listener (the loop guard). */
   isSelf(ip: string, port: number): boolean;
+  /**
+   * True when `host` (a `Host` header, the signed `@authority`) names this gateway: its public URL or
+   * its listen address (authority.ts). Signed requests for any other authority are refused.
+   */
+  isOwnAuthority(host: string | undefined): boolean;
   tmpDir: string;
   /** Operator messages (stderr); never receives secrets. */
   warn(message: string): void;

@@ -1,12 +1,13 @@
 import { lookup } from 'node:dns/promises';
 import { mkdir } from 'node:fs/promises';
 import http, { type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, isIP, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SphyrConfigError, SphyrRequestError } from '../errors.js';
 import { DEFAULT_POLICY, type Policy, parseCidr } from '../policy/index.js';
 import { MemoryNonceStore, type NonceStore } from '../signing/index.js';
+import { GatewayAuthorities } from './authority.js';
 import { DEFAULT_LIMITS, type GatewayContext, type GatewayLimits } from './context.js';
 import { newRequestId } from './ids.js';
 import { refusalFor } from './refusal.js';
@@ -50,6 +51,8 @@ export interface RunningGateway {
   host: string;
   port: number;
   store: GatewayStore;
+  /** The authorities signed requests are accepted for (authority.ts), in words for the operator. */
+  authorities: string[];
   /** Stop accepting, let in-flight requests finish (up to the drain timeout), flush and close the log. */
   close(): Promise<void>;
   /** Run the retention purge now; returns the number of records removed. */
@@ -133,6 +136,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...options.limits };
   let port = options.port ?? DEFAULT_PORT;
   const selfAddresses = localAddresses();
+  // Known once the listener is bound (the port may be 0 until then); until then nothing is ours.
+  let authorities: GatewayAuthorities | undefined;
   const ctx: GatewayContext = {
     store,
     policy,
@@ -142,6 +147,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     now,
     resolve: options.resolve ?? systemResolve,
     isSelf: (ip, targetPort) => targetPort === port && selfAddresses.has(ip),
+    isOwnAuthority: (value) => authorities?.accepts(value) ?? false,
     tmpDir,
     warn,
     publicUrl: options.publicUrl ?? '',
@@ -186,6 +192,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     throw error;
   }
   port = address.port;
+  authorities = new GatewayAuthorities({
+    address: address.address,
+    port,
+    ...(isIP(host) === 0 ? { hostOption: host } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+  });
 
   const purge = async () => {
     await store.purgeExpiredAuth(now());
@@ -212,6 +224,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     host: address.address,
     port,
     store,
+    authorities: authorities.describe(),
     purge,
     close() {
       closing ??= (async () => {
