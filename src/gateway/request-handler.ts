@@ -4,7 +4,7 @@ import { SphyrRequestError } from '../errors.js';
 import { ENTROPY_BODY_PREFIX_BYTES } from '../policy/index.js';
 import type { SignedCallKind } from '../signing/index.js';
 import { authenticate, type Caller, checkPreAuthLimit } from './authenticate.js';
-import { BodySpool, SpoolSlots } from './body-spool.js';
+import { BodySpool, MEMORY_BODY_BYTES, SpoolSlots } from './body-spool.js';
 import { clientIp } from './client-ip.js';
 import type { GatewayContext } from './context.js';
 import { newEvent } from './events.js';
@@ -45,20 +45,18 @@ function declaredLength(req: IncomingMessage): number | undefined {
 }
 
 /**
- * After an early refusal, discard (never store) what the caller is still sending, so a keep-alive
- * client reads the answer instead of a reset: a legitimate SDK must see `clock_skew` or a 429 to act
- * on it. At most `limit` bytes; a body declared larger is not read at all (the connection closes
- * after the answer), and one that runs past the limit has its connection closed.
+ * After an early refusal, discard (never store) what the caller is still sending, so it reads the
+ * answer instead of a reset (closing at once can reach the client before the answer does, and a
+ * legitimate SDK must see `clock_skew` or a 429 to act on it). At most `limit` bytes, but never
+ * less than 1 MiB so that even with a tiny body limit the answer has time to arrive; past that the
+ * connection is closed.
  */
-function discardRest(req: IncomingMessage, res: ServerResponse, limit: number): void {
-  if ((declaredLength(req) ?? 0) > limit) {
-    res.shouldKeepAlive = false;
-    return;
-  }
+function discardRest(req: IncomingMessage, limit: number): void {
+  const budget = Math.max(limit, MEMORY_BODY_BYTES);
   let dropped = 0;
   req.on('data', (chunk: Buffer) => {
     dropped += chunk.length;
-    if (dropped > limit) req.socket.destroy();
+    if (dropped > budget) req.socket.destroy();
   });
   req.resume();
 }
@@ -158,8 +156,7 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       }
     } catch (error) {
       if (error instanceof HandledError) return;
-      // Before the answer: it decides the answer's Connection header.
-      if (!req.complete) discardRest(req, res, ctx.limits.maxRequestBodyBytes);
+      if (!req.complete) discardRest(req, ctx.limits.maxRequestBodyBytes);
       const refusal = refusalFor(error);
       if (refusal.code === 'internal_error')
         ctx.warn(`request ${requestId} failed: ${(error as Error)?.stack ?? error}`);

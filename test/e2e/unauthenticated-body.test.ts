@@ -119,13 +119,18 @@ async function measure(request: RawUpload): Promise<Measured> {
   const before = await peakRssMiB(pid);
   const watch = watchDirBytes(spoolDir);
   const pauseAt = Math.floor((request.bodyBytes * 2) / 3 / MiB) * MiB;
-  const res = await rawUpload({
-    ...request,
-    onProgress: async (sent) => {
-      if (sent === pauseAt) await new Promise((r) => setTimeout(r, 100));
-    },
-  });
-  const spoolMaxBytes = await watch.stop();
+  let res: RawResponse;
+  try {
+    res = await rawUpload({
+      ...request,
+      onProgress: async (sent) => {
+        if (sent === pauseAt) await new Promise((r) => setTimeout(r, 100));
+      },
+    });
+  } finally {
+    await watch.stop();
+  }
+  const spoolMaxBytes = watch.max();
   const rssGrowthMiB = (await peakRssMiB(pid)) - before;
   return { res, bodyBytes: request.bodyBytes, spoolMaxBytes, rssGrowthMiB };
 }
