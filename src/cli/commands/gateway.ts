@@ -129,6 +129,7 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
         });
         if (signalled) onSignal(signalled);
         io.err(`sphyr gateway listening on ${running.url} (data dir ${dataDir}, policy mode ${policy.mode})`);
+        io.err(`sphyr gateway: accepts signed requests for ${running.authorities.join(', ')}`);
         io.out(running.url);
         wait(stopped);
       } catch (error) {
