@@ -44,7 +44,7 @@ async function startSlowTarget(): Promise<SlowTarget> {
 
 /** A TCP relay in front of the gateway whose connections the test can cut mid-request. */
 async function startCuttableProxy(
-  port: number,
+  port: () => number,
 ): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const track = (s: net.Socket) => {
@@ -53,7 +53,7 @@ async function startCuttableProxy(
     s.on('close', () => sockets.delete(s));
   };
   const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
+    const upstream = net.connect(port(), '127.0.0.1');
     track(client);
     track(upstream);
     client.pipe(upstream);
@@ -287,15 +287,21 @@ describe('a connection to the gateway that breaks after the request was sent', (
   // The target may have the request: that is not "gateway unreachable … nothing was sent to the
   // target", and with failClosed: false it must not be sent a second time, direct.
   let proxy: Awaited<ReturnType<typeof startCuttableProxy>>;
+  // A gateway behind the proxy knows the proxy's URL as its public one: the SDK signs for that authority.
+  let behind: TestGateway;
   beforeAll(async () => {
-    proxy = await startCuttableProxy(Number(new URL(gw.gateway.url).port));
+    proxy = await startCuttableProxy(() => behind.gateway.port);
+    behind = await startTestGateway(undefined, { publicUrl: proxy.url });
   });
-  afterAll(() => proxy?.close());
+  afterAll(async () => {
+    await proxy?.close();
+    await behind?.close();
+  });
 
   function viaProxy(): Instrumentation {
     handle = autoInstrument({
       gatewayUrl: proxy.url,
-      credential: gw.credential,
+      credential: behind.credential,
       instrumentHosts: ['127.0.0.1'],
       failClosed: false,
       warn: () => {},
@@ -350,7 +356,7 @@ describe('a connection to the gateway that breaks after the request was sent', (
   it('the signing client: gateway_connection_lost, not gateway_unreachable', async () => {
     const client = new GatewayClient({
       gatewayUrl: proxy.url,
-      credential: gw.credential,
+      credential: behind.credential,
       agent: { name: 'cut-client' },
     });
     const result = await cutWhenReceived('/cut-client', () =>
