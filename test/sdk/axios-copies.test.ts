@@ -2,7 +2,7 @@
 // whenever it loads; one that cannot be is refused (or, failing open, reported) loudly, never silently
 // direct. A real app tree in a temp dir: vendor packages with their own node_modules/axios (a copy of
 // the real package), a program started from another folder, a real gateway and target on loopback.
-// Needs `npm run build` (the program imports @sphyr/sdk from dist/, as an installed app would).
+// Needs `npm run build` (the program imports the built @sphyr/sdk from packages/sdk, as an installed app would).
 import { execFile } from 'node:child_process';
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { startTestGateway, type TestGateway, tempDir } from '../helpers/gateway.
 import { startTarget, type TargetServer } from '../helpers/target-server.js';
 
 const run = promisify(execFile);
-const REGISTER = pathToFileURL(path.join(ROOT, 'dist', 'src', 'sdk', 'register.js')).href;
+const REGISTER = pathToFileURL(path.join(ROOT, 'packages', 'sdk', 'dist', 'register.js')).href;
 
 let gw: TestGateway;
 let target: TargetServer;
@@ -57,7 +57,7 @@ beforeAll(async () => {
   await mkdir(path.join(app, 'node_modules', '@sphyr'), { recursive: true });
   await mkdir(elsewhere);
   // The SDK as installed, and axios's own dependencies hoisted beside the vendors, as npm lays them out.
-  await symlink(ROOT, path.join(app, 'node_modules', '@sphyr', 'sdk'));
+  await symlink(path.join(ROOT, 'packages', 'sdk'), path.join(app, 'node_modules', '@sphyr', 'sdk'));
   for (const dep of ['follow-redirects', 'form-data', 'proxy-from-env', 'https-proxy-agent'])
     await symlink(path.join(ROOT, 'node_modules', dep), path.join(app, 'node_modules', dep));
   await vendor('vendor-cjs', 'commonjs');
