@@ -4,7 +4,7 @@
  * and open connections are capped overall and per peer address, the excess answered and closed.
  */
 
-import http, { type Server } from 'node:http';
+import http, { type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { SphyrRequestError } from '../errors.js';
 import { newRequestId } from './ids.js';
@@ -98,4 +98,23 @@ export function capConnections(server: Server, caps: ConnectionCaps): WeakSet<So
     });
   });
   return refused;
+}
+
+/**
+ * A request body that stops arriving for `idleMs` ends its connection: the socket's idle timer runs
+ * only while a body is still expected, and Node destroys a socket whose timeout nobody handles.
+ * (Node's own keep-alive idle timer uses the same event and also ends in a destroy.)
+ */
+export function boundBodyIdle(server: Server, idleMs: number): void {
+  server.on('request', (req: IncomingMessage) => {
+    if (req.complete) return;
+    const socket = req.socket;
+    socket.setTimeout(idleMs);
+    const stop = () => {
+      if (!socket.destroyed) socket.setTimeout(0);
+    };
+    req.once('end', stop);
+    req.once('close', stop);
+  });
+  server.on('timeout', (socket: Socket) => socket.destroy());
 }

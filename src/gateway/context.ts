@@ -14,6 +14,8 @@ export interface GatewayLimits {
   upstreamIdleTimeoutMs: number;
   /** How long a caller may take to send its headers; then the connection is destroyed. */
   clientHeadersTimeoutMs: number;
+  /** A request body that sends nothing for this long ends its connection. */
+  clientBodyIdleTimeoutMs: number;
   /** Open client connections at most; the excess is answered 503 `too_many_connections` and closed. */
   maxConnections: number;
   /** Open client connections at most from one peer address (trusted proxies exempt). */
@@ -30,6 +32,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   upstreamHeadersTimeoutMs: 60_000,
   upstreamIdleTimeoutMs: 120_000,
   clientHeadersTimeoutMs: 30_000,
+  clientBodyIdleTimeoutMs: 30_000,
   maxConnections: 2048,
   maxConnectionsPerAddress: 256,
   drainTimeoutMs: 10_000,

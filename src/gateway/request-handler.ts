@@ -51,8 +51,10 @@ function declaredLength(req: IncomingMessage): number | undefined {
  * less than 1 MiB so that even with a tiny body limit the answer has time to arrive; past that the
  * connection is closed.
  */
-function discardRest(req: IncomingMessage, limit: number): void {
-  const budget = Math.max(limit, MEMORY_BODY_BYTES);
+/** What a console or OAuth request may still send after its answer before the connection is closed. */
+const WEB_DISCARD_BYTES = 64 * 1024;
+
+function discardRest(req: IncomingMessage, limit: number, budget = Math.max(limit, MEMORY_BODY_BYTES)): void {
   let dropped = 0;
   req.on('data', (chunk: Buffer) => {
     dropped += chunk.length;
@@ -83,6 +85,9 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (isWebPath(path)) {
       await handleWeb(ctx, req, res, path);
+      // Console and OAuth bodies are small and read before any answer: whatever is left unread is
+      // discarded only up to a small budget, never read in full (an unauthenticated 300 MiB post).
+      if (!req.complete) discardRest(req, WEB_DISCARD_BYTES, WEB_DISCARD_BYTES);
       return;
     }
     const route = routeFor(method, path);

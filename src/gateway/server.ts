@@ -6,7 +6,7 @@ import { SphyrConfigError } from '../errors.js';
 import { DEFAULT_POLICY, type Policy, parseCidr, peerInRanges } from '../policy/index.js';
 import { MemoryNonceStore, type NonceStore } from '../signing/index.js';
 import { GatewayAuthorities } from './authority.js';
-import { answerAndDestroy, capConnections, clientErrorFor } from './connections.js';
+import { answerAndDestroy, boundBodyIdle, capConnections, clientErrorFor } from './connections.js';
 import { DEFAULT_LIMITS, type GatewayContext, type GatewayLimits } from './context.js';
 import { createRequestHandler } from './request-handler.js';
 import { createSelfCheck } from './self-address.js';
@@ -169,6 +169,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     answerAndDestroy(socket, clientErrorFor(error), now());
   });
+  boundBodyIdle(server, limits.clientBodyIdleTimeoutMs);
   refused = capConnections(server, {
     maxConnections: limits.maxConnections,
     maxConnectionsPerAddress: limits.maxConnectionsPerAddress,

@@ -46,7 +46,7 @@ interface StartOptions {
   trustProxy?: string;
   maxConnections?: number;
   maxConnectionsPerAddress?: number;
-  clientHeadersTimeout?: number;
+  clientTimeout?: number;
 }
 
 /** `sphyr gateway start`: runs until SIGTERM/SIGINT, then drains requests and flushes the log. */
@@ -74,8 +74,8 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
       parseCount,
     )
     .option(
-      '--client-headers-timeout <seconds>',
-      'close a connection whose request headers take longer than this (default 30)',
+      '--client-timeout <seconds>',
+      'close a connection whose request headers take longer than this, or whose body stalls this long (default 30)',
       parseCount,
     )
     .action(async (opts: StartOptions) => {
@@ -105,8 +105,11 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
             ...(opts.maxConnectionsPerAddress
               ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress }
               : {}),
-            ...(opts.clientHeadersTimeout
-              ? { clientHeadersTimeoutMs: opts.clientHeadersTimeout * 1000 }
+            ...(opts.clientTimeout
+              ? {
+                  clientHeadersTimeoutMs: opts.clientTimeout * 1000,
+                  clientBodyIdleTimeoutMs: opts.clientTimeout * 1000,
+                }
               : {}),
           },
           ...(io.env.SPHYR_ADMIN_PASSWORD ? { adminPassword: io.env.SPHYR_ADMIN_PASSWORD } : {}),

@@ -23,6 +23,8 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 export class BodyTooLarge extends Error {}
 
+export class BodyTimeout extends Error {}
+
 export function parseCookies(req: IncomingMessage): Map<string, string> {
   const cookies = new Map<string, string>();
   for (const part of (req.headers.cookie ?? '').split(';')) {
@@ -54,23 +56,43 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   return parts.join('; ');
 }
 
-export async function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
+/** A console body takes at most this long to arrive (a trickle holds a connection otherwise). */
+export const BODY_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads a small console body: over `maxBytes` (declared or sent) → BodyTooLarge, slower than
+ * {@link BODY_TIMEOUT_MS} → BodyTimeout. The rest is never drained here: the request handler
+ * discards a bounded amount and closes the connection.
+ */
+export function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > maxBytes) {
-    req.resume();
-    throw new BodyTooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > maxBytes) {
-      req.resume();
-      throw new BodyTooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (declared > maxBytes) return Promise.reject(new BodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      if (error) {
+        req.pause();
+        reject(error);
+      } else resolve(Buffer.concat(chunks, total));
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > maxBytes) return finish(new BodyTooLarge());
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish();
+    const onError = (error: Error) => finish(error);
+    const timer = setTimeout(() => finish(new BodyTimeout()), BODY_TIMEOUT_MS);
+    timer.unref();
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+  });
 }
 
 export function mediaType(req: IncomingMessage): string {

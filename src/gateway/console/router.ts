@@ -26,6 +26,7 @@ import {
   type PageUser,
 } from './html.js';
 import {
+  BodyTimeout,
   BodyTooLarge,
   mediaType,
   parseCookies,
@@ -541,6 +542,10 @@ export async function handleConsole(
     if (res.headersSent) {
       res.destroy();
       return;
+    }
+    if (error instanceof BodyTimeout) {
+      if (api) return sendJsonError(res, 408, 'request_timeout', 'the request body did not arrive in time');
+      return sendHtml(res, 408, messagePage('Too slow', 'The form took too long to arrive.'));
     }
     if (error instanceof BodyTooLarge) {
       if (api) return sendJsonError(res, 413, 'body_too_large', 'the request body is too large');
