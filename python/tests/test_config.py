@@ -55,7 +55,8 @@ def test_variables_override_the_file_even_a_broken_one(tmp_path: Path) -> None:
     # One variable alone: the other value still comes from the (good) file.
     good_home = tmp_path / "good"
     good_home.mkdir()
-    one = read_client_settings({"SPHYR_CREDENTIAL": OTHER}, _home(good_home, {"gateway": "http://a:1", "credential": GOOD}))
+    good = _home(good_home, {"gateway": "http://a:1", "credential": GOOD})
+    one = read_client_settings({"SPHYR_CREDENTIAL": OTHER}, good)
     assert one.gateway_url == "http://a:1" and one.credential is not None and one.credential.key_id == "key_other"
 
 

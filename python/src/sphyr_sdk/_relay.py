@@ -54,7 +54,7 @@ def plan(state: SdkState, scheme: str, host: str, port: Optional[int], path_and_
     if route == DIRECT and not state.has_taints():
         return Hop(DIRECT, "")
     if route == REFUSE:
-        if scheme.lower() not in ("http", "https"):
+        if scheme and scheme.lower() not in ("http", "https"):
             raise SphyrPolicyError("scheme_not_allowed", f"only http and https are allowed, not {scheme}:")
         raise SphyrPolicyError("invalid_url", f"the target host {host!r} is not a valid host; not sent")
     try:
