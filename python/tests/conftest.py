@@ -37,15 +37,15 @@ def gateway() -> Iterator[Gateway]:
 
 
 @pytest.fixture
-def make_gateway() -> Iterator[Callable[[Dict[str, Any]], Gateway]]:
+def make_gateway() -> Iterator[Callable[..., Gateway]]:
     """Another gateway with its own policy (rate limits...), stopped after the test."""
     made: List[Gateway] = []
     dirs: List[tempfile.TemporaryDirectory[str]] = []
 
-    def make(policy: Dict[str, Any]) -> Gateway:
+    def make(policy: Dict[str, Any], *extra_args: str) -> Gateway:
         tmp = tempfile.TemporaryDirectory(prefix="sphyr-py-")
         dirs.append(tmp)
-        gw = Gateway(Path(tmp.name), policy)
+        gw = Gateway(Path(tmp.name), policy, *extra_args)
         made.append(gw)
         return gw
 

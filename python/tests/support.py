@@ -135,14 +135,14 @@ class Target:
 class Gateway:
     """``sphyr gateway start`` as a child process, with one key made by ``sphyr keys create``."""
 
-    def __init__(self, workdir: Path, policy: Dict[str, Any]) -> None:
+    def __init__(self, workdir: Path, policy: Dict[str, Any], *extra_args: str) -> None:
         self.data_dir = workdir / "data"
         policy_file = workdir / "policy.json"
         policy_file.write_text(json.dumps(policy), encoding="utf-8")
         self.stderr_file = (workdir / "gateway.stderr").open("w+b")
         self.process = subprocess.Popen(
             [node(), str(SPHYR_BIN), "gateway", "start", "--port", "0", "--data-dir", str(self.data_dir),
-             "--policy", str(policy_file)],
+             "--policy", str(policy_file), *extra_args],
             stdout=subprocess.PIPE, stderr=self.stderr_file, env={**os.environ, "SPHYR_ADMIN_PASSWORD": "x" * 16},
         )
         assert self.process.stdout is not None
