@@ -8,8 +8,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCredential } from '../src/config/credential.js';
 import { SphyrPolicyError } from '../src/errors.js';
-import { canonicalTargetUri, classifyForInstrumentation, type Route } from '../src/policy/classify.js';
-import { verifyWebhook } from '../src/sdk/webhook.js';
+// The public surface, so this file does not depend on how src/sdk is laid out inside.
+import { verifyWebhook } from '../src/index.js';
+import { canonicalTargetUri, classifyForInstrumentation, type Route } from '../src/policy/index.js';
 import {
   buildSignatureBase,
   COVERED_COMPONENTS,
