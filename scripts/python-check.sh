@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../python"
 PY="${SPHYR_PYTHON:-/usr/bin/python3}"
 "$PY" --version
-"$PY" -m mypy src tests ../bench/python_client.py
+echo "mypy --strict:" >&2
+"$PY" -m mypy --strict src tests ../bench/python_client.py
+echo "flake8:" >&2
 "$PY" -m flake8 src tests ../bench/python_client.py
 # pytest exits 5 when it collects nothing; under `set -e` an empty suite fails the run.
 "$PY" -m pytest -q "$@"

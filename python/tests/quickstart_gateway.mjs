@@ -17,6 +17,8 @@ import { startGateway } from '../../dist/src/gateway/server.js';
 import { parsePolicy } from '../../dist/src/policy/index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'sphyr-quickstart-'));
+// Removed however this process ends (a failed listen included).
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const keyFile = path.join(dir, 'key.pem');
 const certFile = path.join(dir, 'cert.pem');
 execFileSync(
@@ -84,5 +86,4 @@ process.stdin.on('end', async () => {
   await gateway.close();
   server.closeAllConnections();
   server.close();
-  rmSync(dir, { recursive: true, force: true });
 });

@@ -50,7 +50,7 @@ def test_a_patcher_on_top_keeps_its_wrapper_and_ours_goes_inert(
         seen.append(request.url)
         return ours(self, request, **kwargs)
 
-    requests.adapters.HTTPAdapter.send = theirs  # type: ignore[method-assign]
+    setattr(requests.adapters.HTTPAdapter, "send", theirs)
     try:
         assert requests.get(f"{target.url}/echo").headers["Sphyr-Outcome"] == "allowed"
         handle.restore()
@@ -59,7 +59,7 @@ def test_a_patcher_on_top_keeps_its_wrapper_and_ours_goes_inert(
         assert "Sphyr-Outcome" not in requests.get(f"{target.url}/echo").headers
         assert gateway.records_after(before) == [] and len(seen) == 2
     finally:
-        requests.adapters.HTTPAdapter.send = ORIGINAL_SEND  # type: ignore[method-assign]
+        setattr(requests.adapters.HTTPAdapter, "send", ORIGINAL_SEND)
 
 
 def test_the_gateway_itself_is_never_relayed_even_when_listed(instrument: Instrument, gateway: Gateway) -> None:

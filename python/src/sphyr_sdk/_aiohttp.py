@@ -98,7 +98,7 @@ class SphyrClientRequest(ClientRequest):
             return bytes(body)
         if isinstance(body, aiohttp_payload.Payload):
             collector = _Collector()
-            await body.write(collector)  # type: ignore[arg-type]
+            await body.write(collector)
             return b"".join(collector.chunks)
         return b"".join(bytes(c) for c in body)
 
