@@ -79,7 +79,8 @@
  *   BENCH_MCP_COLD_N      cold starts per server in section 5 (default 10)
  *   BENCH_MCP_WARMUP      warm-up tool calls per arm in section 5 (default 50)
  *   BENCH_MCP_CALLS       recorded tool calls per arm in section 5 (default 500)
- *   BENCH_SECTIONS        comma list of relay,sign,log,sdk,mcp,guard,console (default all)
+ *   BENCH_SECTIONS        comma list of relay,sign,log,sdk,mcp,guard,console,python (default all)
+ *   BENCH_PYTHON_CONCURRENCY  comma list for section python (default "1,8"; bench/python.mjs)
  *   BENCH_CONSOLE_N       log records for section console (default 1000000)
  *   BENCH_CONSOLE_RUNS    timed runs per console page (default 30)
  *   BENCH_CLIENT          raw (default) or http: the load generator's transport
@@ -111,6 +112,7 @@ import { startBareProxy } from './bare-proxy.mjs';
 import { consoleBench, renderConsole } from './console.mjs';
 import { guardBench, renderGuard } from './guard.mjs';
 import { mcpBench } from './mcp.mjs';
+import { pythonBench, renderPython } from './python.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(HERE, 'results');
@@ -135,7 +137,7 @@ const SETTINGS = {
   mcpColdN: Math.floor(envNumber('BENCH_MCP_COLD_N', 10)),
   mcpWarmup: Math.floor(envNumber('BENCH_MCP_WARMUP', 50)),
   mcpCalls: Math.floor(envNumber('BENCH_MCP_CALLS', 500)),
-  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk,mcp,guard,console')
+  sections: (process.env.BENCH_SECTIONS || 'relay,sign,log,sdk,mcp,guard,console,python')
     .split(',')
     .map((s) => s.trim()),
 };
@@ -143,11 +145,11 @@ if (SETTINGS.concurrency.some((c) => !(c >= 1))) throw new Error('BENCH_CONCURRE
 if (SETTINGS.sdkConcurrency.some((c) => !(c >= 1)))
   throw new Error('BENCH_SDK_CONCURRENCY must list integers ≥ 1');
 const UNKNOWN_SECTIONS = SETTINGS.sections.filter(
-  (s) => !['relay', 'sign', 'log', 'sdk', 'mcp', 'guard', 'console'].includes(s),
+  (s) => !['relay', 'sign', 'log', 'sdk', 'mcp', 'guard', 'console', 'python'].includes(s),
 );
 if (UNKNOWN_SECTIONS.length)
   throw new Error(
-    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk,mcp,guard,console`,
+    `BENCH_SECTIONS: unknown section(s) ${UNKNOWN_SECTIONS.join(', ')}; use relay,sign,log,sdk,mcp,guard,console,python`,
   );
 
 const GOALS = {
@@ -1320,6 +1322,7 @@ direct = \`node …/server-everything/dist/index.js stdio\`; wrapped = \`sphyr-m
   }
   if (results.guard) out.push(...renderGuard(results.guard, fmt));
   if (results.console) out.push(...renderConsole(results.console, fmt));
+  if (results.python) out.push(...renderPython(results.python, fmt, markdown));
   out.push(`\ntotal ${fmt(m.totalSeconds, 1)} s`);
   return `${out.join('\n')}\n`;
 }
@@ -1383,6 +1386,9 @@ async function main() {
     if (SETTINGS.sections.includes('console')) {
       log('console: the request log page at scale (BENCH_CONSOLE_N records)');
       results.console = await consoleBench(tmpRoot, log);
+    }
+    if (SETTINGS.sections.includes('python')) {
+      results.python = await pythonBench(tmpRoot, log, SETTINGS.seconds);
     }
   } finally {
     await rm(tmpRoot, { recursive: true, force: true });

@@ -9,7 +9,22 @@ import { existsSync } from 'node:fs';
 const NEEDED = [
   { pkg: 'chromium', present: () => onPath('chromium'), why: 'browser tests (playwright-core drives it)' },
   { pkg: 'openssl', present: () => onPath('openssl'), why: 'test certificates' },
+  // The Python SDK's checks run under Debian's python3 with Debian's packages (no package index here).
+  ...[
+    ['python3-requests', 'requests'],
+    ['python3-httpx', 'httpx'],
+    ['python3-aiohttp', 'aiohttp'],
+    ['python3-pytest', 'pytest'],
+    ['python3-mypy', 'mypy'],
+    ['python3-setuptools', 'setuptools'],
+    ['python3-wheel', 'wheel'],
+    ['flake8', 'flake8'],
+  ].map(([pkg, module]) => ({ pkg, present: () => pythonHas(module), why: 'the Python SDK checks' })),
 ];
+
+function pythonHas(module) {
+  return spawnSync('/usr/bin/python3', ['-c', `import ${module}`], { stdio: 'ignore' }).status === 0;
+}
 
 function onPath(command) {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
