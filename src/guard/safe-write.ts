@@ -158,7 +158,8 @@ export async function writeSafely(
   assertCreatable(snap);
   const dir = path.dirname(snap.file);
   // A link's target folder must already exist (assertCreatable); a plain path gets its folders.
-  if (!snap.linked) await mkdir(dir, { recursive: true });
+  // Never writable by others, whatever the umask: whoever can write the folder can swap the config.
+  if (!snap.linked) await mkdir(dir, { recursive: true, mode: 0o755 });
   let backup: string | undefined;
   if (snap.raw !== undefined) {
     backup = `${snap.path}.sphyr-backup-${stamp(now)}`;
