@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'jsonc-parser';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SPHYR = path.join(ROOT, 'bin', 'sphyr.js');
+// The published entry (bin/sphyr.js in a clone only forwards to it).
+const SPHYR = path.join(ROOT, 'packages', 'cli', 'bin', 'sphyr.js');
 
 function median(values) {
   const s = [...values].sort((a, b) => a - b);

@@ -18,7 +18,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const SPHYR_MCP = path.join(ROOT, 'bin', 'sphyr-mcp.js');
+// The published entry (bin/sphyr-mcp.js in a clone only forwards to it).
+const SPHYR_MCP = path.join(ROOT, 'packages', 'sdk', 'bin', 'sphyr-mcp.js');
 const MINIMAL = path.join(ROOT, 'bench', 'minimal-mcp-server.mjs');
 const EVERYTHING = path.join(
   ROOT,
