@@ -57,7 +57,7 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
     const ip = clientIp(req, ctx.trustedProxies);
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (isWebPath(path)) {
+    if (isWebPath(path, method)) {
       await handleWeb(ctx, req, res, path);
       return;
     }
