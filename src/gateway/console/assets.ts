@@ -6,8 +6,8 @@ export const CONSOLE_CSS = `:root { color-scheme: light dark; --fg: #1b1f24; --b
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; flex-wrap: wrap; align-items: center; gap: 1rem; padding: .5rem 1.5rem; border-bottom: 1px solid var(--line); }
-header nav { display: flex; flex: 1; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 1rem; }
-header ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+header nav { display: flex; flex: 1 1 28rem; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 1rem; }
+header ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; margin: 0; padding: 0; }
 .brand { margin: 0; font-weight: 700; }
 main { max-width: 64rem; padding: 1rem 1.5rem 3rem; }
 a { color: var(--accent); }
@@ -16,12 +16,17 @@ a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid 
 .skip:focus { left: 1rem; top: .5rem; background: var(--bg); padding: .25rem .5rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .stack { display: grid; gap: .5rem; max-width: 22rem; }
+fieldset { border: 1px solid var(--line); border-radius: 4px; padding: .4rem .8rem .6rem; margin: 0; min-width: 0; }
+/* One checkbox per line, right before the words it ticks: the two never wrap apart. */
+.checks { display: grid; gap: .3rem; }
+.check { display: flex; align-items: center; gap: .5rem; }
+.check input { margin: 0; padding: 0; width: 1rem; height: 1rem; flex: none; }
 .inline { display: inline-flex; flex-wrap: wrap; align-items: center; gap: .4rem; margin: .15rem .4rem .15rem 0; }
 input { font: inherit; padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); }
 button { font: inherit; padding: .35rem .9rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); cursor: pointer; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
 button.danger { color: var(--danger); border-color: var(--danger); }
-.signout { display: flex; align-items: center; gap: .5rem; margin: 0; }
+.signout { display: flex; align-items: center; gap: .5rem; margin: 0; white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 caption { text-align: left; color: var(--muted); padding-bottom: .25rem; }
 th, td { text-align: left; vertical-align: top; padding: .4rem .6rem; border-bottom: 1px solid var(--line); }

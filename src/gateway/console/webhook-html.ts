@@ -55,7 +55,7 @@ ${rows}
   const chosen = new Set(options.events ?? []);
   const boxes = EVENT_TYPES.map(
     (type) =>
-      `<label><input type="checkbox" name="events" value="${esc(type)}"${chosen.has(type) ? ' checked' : ''}> <code>${esc(type)}</code></label>`,
+      `<label class="check"><input type="checkbox" name="events" value="${esc(type)}"${chosen.has(type) ? ' checked' : ''}><code>${esc(type)}</code></label>`,
   ).join('\n');
   const notice = options.notice ? `<p class="notice" role="status">${esc(options.notice)}</p>` : '';
   const error = options.error ? `<p class="error" role="alert">${esc(options.error)}</p>` : '';
@@ -67,7 +67,7 @@ headers. The URL must reach a public address; redirects are not followed.</p>
 <form method="post" action="/console/webhooks" class="stack">${csrfField(user)}
 <label for="webhook-url">URL</label>
 <input id="webhook-url" name="url" type="url" required maxlength="2048" placeholder="https://example.com/hooks/sphyr" value="${esc(options.url ?? '')}">
-<fieldset><legend>Events</legend>
+<fieldset class="checks"><legend>Events</legend>
 ${boxes}
 </fieldset>
 <button type="submit" class="primary">Add webhook</button>
