@@ -4,15 +4,12 @@
  * `limit` ≤ 200; `GET /v1/console/log/:seq` for one record. Used by live updates and scripts.
  */
 
-import type { ConsoleRequest } from './extensions.js';
 import { sendConsoleJson, sendJsonError } from './http.js';
 import { MAX_LIMIT, PAGE_SIZE, parseLogQuery, recordJson, searchLog } from './log-query.js';
+import { type ConsoleRequest, isReading, methodNotAllowed } from './request.js';
 
 export async function handleLogApi(r: ConsoleRequest): Promise<void> {
-  if (r.method !== 'GET' && r.method !== 'HEAD') {
-    r.req.resume();
-    return sendJsonError(r.res, 405, 'method_not_allowed', `use GET on ${r.path}`, { allow: 'GET' });
-  }
+  if (!isReading(r)) return methodNotAllowed(r, 'GET');
   if (r.path === '/v1/console/log') {
     const query = parseLogQuery(r.url.searchParams, PAGE_SIZE);
     if (query.errors.length) return sendJsonError(r.res, 400, 'invalid_query', query.errors.join('; '));
