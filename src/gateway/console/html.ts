@@ -33,7 +33,7 @@ export interface PageUser {
   csrfToken: string;
 }
 
-function csrfField(token: string): string {
+export function csrfField(token: string): string {
   return `<input type="hidden" name="_csrf" value="${esc(token)}">`;
 }
 

@@ -6,14 +6,10 @@
 
 import type { Policy } from '../../policy/index.js';
 import type { AgentRecord, KeyRecord, LogRecord, PurgeInfo, VerifyResult } from '../store/types.js';
-import { esc, formatSpan, layout, type PageUser } from './html.js';
+import { csrfField, esc, formatSpan, layout, type PageUser } from './html.js';
 import { filterParams, type LogFilter, OUTCOMES, timeInputValue } from './log-query.js';
 
 export const LIVE_SCRIPT_PATH = '/console/log/live.js';
-
-function csrfField(token: string): string {
-  return `<input type="hidden" name="_csrf" value="${esc(token)}">`;
-}
 
 /** "2025-01-31 13:45:07 UTC" */
 export function formatSeconds(ms: number): string {
