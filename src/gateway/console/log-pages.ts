@@ -22,6 +22,7 @@ import {
   verifyPage,
 } from './log-html.js';
 import { parseLogQuery, searchLog } from './log-query.js';
+import { namesFor } from './names.js';
 import { type ConsoleRequest, isReading, methodNotAllowed, readCheckedForm } from './request.js';
 
 /** The log page may load its one script and poll the API from this origin; nothing else. */
@@ -39,13 +40,18 @@ function notFound(r: ConsoleRequest, what = 'There is no such console page.'): v
 async function showLog(r: ConsoleRequest): Promise<void> {
   const query = parseLogQuery(r.url.searchParams);
   const now = r.ctx.now();
-  const [records, counts] = await Promise.all([
+  const [records, counts, agents, keys] = await Promise.all([
     searchLog(r.ctx.store, query),
     r.ctx.store.countByMinute(chartSince(now)),
+    r.ctx.store.listAgents({ since: now - AGENT_WINDOW_HOURS * 3_600_000, limit: 200 }),
+    r.ctx.store.listKeys(),
   ]);
   const html = logPage({
     user: r.user,
     records,
+    names: await namesFor(r.ctx.store, records),
+    agentNames: agents.map((a) => a.name),
+    keyNames: keys.map((k) => k.name),
     filter: query.filter,
     before: query.before,
     limit: query.limit,
@@ -72,7 +78,7 @@ async function showAgents(r: ConsoleRequest): Promise<void> {
       return { agent, lastSeen: last?.ts };
     }),
   );
-  sendHtml(r.res, 200, agentsPage(r.user, rows, now, AGENT_WINDOW_HOURS));
+  sendHtml(r.res, 200, agentsPage(r.user, rows, await r.ctx.store.listKeys(), now, AGENT_WINDOW_HOURS));
 }
 
 async function testUrl(
@@ -131,7 +137,7 @@ export async function handleLogPages(r: ConsoleRequest): Promise<void> {
     if (!isReading(r)) return methodNotAllowed(r, 'GET', r.user);
     const record = await r.ctx.store.getLogRecord(Number(detail[1]));
     if (!record) return notFound(r, `There is no record ${detail[1]} (it may have been purged).`);
-    return sendHtml(r.res, 200, detailPage(r.user, record));
+    return sendHtml(r.res, 200, detailPage(r.user, record, await namesFor(r.ctx.store, [record])));
   }
   if (path === '/console/agents' || path === '/console/agents/') {
     if (!isReading(r)) return methodNotAllowed(r, 'GET', r.user);

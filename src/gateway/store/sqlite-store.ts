@@ -78,6 +78,7 @@ CREATE INDEX IF NOT EXISTS log_key ON log (key_id, seq);
 CREATE INDEX IF NOT EXISTS log_outcome ON log (outcome, seq);
 CREATE INDEX IF NOT EXISTS log_host ON log (host, seq);
 CREATE INDEX IF NOT EXISTS agents_expires ON agents (expires_at);
+CREATE INDEX IF NOT EXISTS agents_name ON agents (name);
 CREATE TABLE IF NOT EXISTS meta (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -781,8 +782,11 @@ export class SqliteStore implements GatewayStore {
     add('seq < @beforeSeq', 'beforeSeq', q.beforeSeq);
     add('seq > @afterSeq', 'afterSeq', q.afterSeq);
     add('outcome = @outcome', 'outcome', q.outcome);
+    add('reason = @reason', 'reason', q.reason);
     add('agent_id = @agentId', 'agentId', q.agentId);
+    add('agent_id IN (SELECT id FROM agents WHERE name = @agentName)', 'agentName', q.agentName);
     add('key_id = @keyId', 'keyId', q.keyId);
+    add('key_id IN (SELECT id FROM keys WHERE name = @keyName)', 'keyName', q.keyName);
     add('host = @host', 'host', q.host);
     add('ts >= @fromTs', 'fromTs', q.fromTs);
     add('ts < @toTs', 'toTs', q.toTs);

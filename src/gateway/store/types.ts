@@ -73,8 +73,13 @@ export interface LogSearch {
   /** Only records with seq > afterSeq (live updates). */
   afterSeq?: number;
   outcome?: Outcome;
+  reason?: string;
   agentId?: string;
+  /** Records of every agent with this name (one name may run on many machines). */
+  agentName?: string;
   keyId?: string;
+  /** Records signed with any key of this name. */
+  keyName?: string;
   host?: string;
   /** Time range on `ts` (ms): fromTs ≤ ts < toTs. */
   fromTs?: number;
