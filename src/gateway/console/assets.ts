@@ -64,5 +64,17 @@ table.log tr.new { background: var(--ok-bg); }
 .bar-unauthorized { fill: #8250df; }
 .bar-error { fill: #6e7781; }
 .legend { display: flex; flex-wrap: wrap; gap: 1rem; list-style: none; padding: 0; margin: .25rem 0; font-size: .9rem; }
+/* The overview: a row of counts, two tables side by side where there is room. */
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .6rem; list-style: none; padding: 0; margin: .5rem 0 1rem; }
+.tile a { display: block; padding: .6rem .8rem; border: 1px solid var(--line); border-radius: 6px; text-decoration: none; color: var(--fg); }
+.tile a:hover, .tile a:focus-visible { border-color: var(--accent); }
+.tile-n { display: block; font-size: 1.6rem; font-weight: 700; line-height: 1.2; }
+.tile-label { color: var(--muted); font-size: .9rem; }
+.tile.outcome-allowed .tile-n { color: #1e7d36; }
+.tile.outcome-blocked .tile-n, .tile.outcome-unauthorized .tile-n { color: var(--danger); }
+.tile.outcome-rate_limited .tile-n { color: #9a6700; }
+.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 0 2rem; }
+table.compact td, table.compact th { padding: .3rem .5rem; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre.policy { border: 1px solid var(--line); padding: .8rem; border-radius: 4px; overflow-x: auto; }
 `;

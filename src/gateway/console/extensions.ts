@@ -14,8 +14,12 @@ interface Extension {
 
 const under = (prefix: string) => (path: string) => path === prefix || path.startsWith(`${prefix}/`);
 
-/** Signed-in pages: the request log, agents, policy, webhooks. */
+/** Signed-in pages: the overview, the request log, agents, policy, webhooks. */
 export const PAGE_EXTENSIONS: readonly Extension[] = [
+  {
+    matches: (p) => p === '/console' || p === '/console/',
+    load: async () => (await import('./dashboard.js')).handleDashboard,
+  },
   {
     matches: (p) => under('/console/log')(p) || under('/console/agents')(p) || under('/console/policy')(p),
     load: async () => (await import('./log-pages.js')).handleLogPages,

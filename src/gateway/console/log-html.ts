@@ -207,7 +207,7 @@ ${more}
       }</p>`;
   return layout(
     'Verify the log chain',
-    `${body}\n${notes}<p><a href="/console/log">Back to the log</a></p>`,
+    `${body}\n${notes}<p><a href="/console">Back to the overview</a> · <a href="/console/log">Back to the log</a></p>`,
     user,
   );
 }

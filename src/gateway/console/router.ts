@@ -18,7 +18,6 @@ import {
   deviceConfirmPage,
   esc,
   formatSpan,
-  homePage,
   keysPage,
   layout,
   loginPage,
@@ -98,7 +97,7 @@ function notFoundPage(call: Call, session?: ConsoleSession): void {
       'Not found',
       'There is no such console page.',
       session && pageUser(session),
-      '<p><a href="/console">Console home</a></p>',
+      '<p><a href="/console">Overview</a></p>',
     ),
   );
 }
@@ -479,12 +478,6 @@ async function route(call: Call): Promise<void> {
     const session = await requirePageSession(call, `${call.url.pathname}${call.url.search}`);
     if (!session) return;
     return (await page.load())({ ...call, session, user: pageUser(session) });
-  }
-  if (path === '/console' || path === '/console/') {
-    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(call, 'GET');
-    const session = await requirePageSession(call, '/console');
-    if (session) sendHtml(call.res, 200, homePage(pageUser(session)));
-    return;
   }
   if (method === 'POST') call.req.resume();
   return notFoundPage(call, await loadSession(call.ctx, call.req));
