@@ -178,7 +178,7 @@ describe('the agents page', () => {
     expect(html).toContain('<th scope="col">Agent</th>');
     expect(html).toMatch(
       new RegExp(
-        `<td><a href="/console/log\\?agent=${DESK}"[^>]*>claude code</a><br><code class="muted">${DESK}</code></td>`,
+        `<td><a href="/console/log\\?agent=${DESK}"[^>]*>claude code</a><br><code class="muted id">${DESK}</code></td>`,
       ),
     );
   });

@@ -38,7 +38,8 @@ th, td { text-align: left; vertical-align: top; padding: .4rem .6rem; border-bot
 .muted { color: var(--muted); }
 .credential { width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 .cards { padding-left: 1.2rem; }
-main:has(table.log) { max-width: 80rem; }
+main:has(table.log), main:has(table.agents) { max-width: 80rem; }
+code.id { white-space: nowrap; }
 select { font: inherit; padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); }
 select:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .filters { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .6rem 1rem; }
@@ -73,6 +74,7 @@ table.log tr.new { background: var(--ok-bg); }
 .tile.outcome-allowed .tile-n { color: #1e7d36; }
 .tile.outcome-blocked .tile-n, .tile.outcome-unauthorized .tile-n { color: var(--danger); }
 .tile.outcome-rate_limited .tile-n { color: #9a6700; }
+.tile.tile-zero .tile-n { color: var(--muted); }
 .columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 0 2rem; }
 table.compact td, table.compact th { padding: .3rem .5rem; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }

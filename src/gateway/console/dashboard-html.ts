@@ -6,7 +6,7 @@
 import type { AgentRecord, KeyRecord, LogRecord, Outcome, PurgeInfo, VerifyRun } from '../store/types.js';
 import { renderBars } from './chart.js';
 import { csrfField, esc, formatSpan, layout, type PageUser } from './html.js';
-import { formatSeconds } from './log-html.js';
+import { formatSeconds, runtimeText } from './log-html.js';
 import { filterParams, type LogFilter, OUTCOMES } from './log-query.js';
 
 export interface HourCounts {
@@ -47,7 +47,7 @@ function logLink(filter: LogFilter, since: number): string {
 function outcomeTiles(day: DaySummary): string {
   const total = OUTCOMES.reduce((sum, o) => sum + day.byOutcome[o], 0);
   const tile = (filter: LogFilter, n: number, label: string, cls: string) =>
-    `<li class="tile ${cls}"><a href="${logLink(filter, day.since)}"><span class="tile-n">${count(n)}</span> <span class="tile-label">${esc(label)}</span></a></li>`;
+    `<li class="tile ${cls}${n === 0 ? ' tile-zero' : ''}"><a href="${logLink(filter, day.since)}"><span class="tile-n">${count(n)}</span> <span class="tile-label">${esc(label)}</span></a></li>`;
   return `<ul class="tiles">
 ${tile({}, total, 'all requests', 'tile-all')}
 ${OUTCOMES.map((o) => tile({ outcome: o }, day.byOutcome[o], o, `outcome-${o}`)).join('\n')}
@@ -93,7 +93,7 @@ function agentsTable(input: DashboardInput): string {
     .map(({ agent: a, lastSeen }) => {
       const key = keyNames.get(a.keyId);
       return `<tr><td><a href="/console/log?agent=${encodeURIComponent(a.id)}" title="${esc(a.id)} on ${esc(a.host)}">${esc(a.name)}</a></td>
-<td>${esc(a.host)}</td><td>${esc(a.runtime)} ${esc(a.version)}</td>
+<td>${esc(a.host)}</td><td>${esc(runtimeText(a))}</td>
 <td><span title="${esc(a.keyId)}">${esc(key ?? a.keyId)}</span></td>
 <td>${lastSeen === undefined ? 'no requests yet' : `${esc(formatSpan(now - lastSeen))} ago`}</td></tr>`;
     })

@@ -41,6 +41,11 @@ export function keyCell(id: string | null, names: Names): string {
   return `<a href="/console/log?key=${encodeURIComponent(id)}" title="${esc(id)}">${esc(key.name)}</a>`;
 }
 
+/** "node 20.20.0", leaving out a version the agent did not give. */
+export function runtimeText(a: AgentRecord): string {
+  return a.version && a.version !== 'unknown' ? `${a.runtime} ${a.version}` : a.runtime;
+}
+
 /** Where a record went: a relay's or check's host, a tool call's tool. */
 function target(r: LogRecord): string {
   return r.kind === 'tool' || (r.host === null && r.tool !== null) ? dash(r.tool) : dash(r.host);
@@ -48,7 +53,7 @@ function target(r: LogRecord): string {
 
 function logRow(r: LogRecord, names: Names): string {
   return `<tr><td><a href="/console/log/${r.seq}" aria-label="Record ${r.seq} details">${r.seq}</a></td>
-<td>${esc(formatSeconds(r.ts))}</td><td>${esc(r.kind)}</td><td>${dash(r.method)}</td><td>${target(r)}</td>
+<td>${esc(formatSeconds(r.ts))}</td><td>${esc(r.kind)}</td><td>${r.kind === 'tool' ? '—' : dash(r.method)}</td><td>${target(r)}</td>
 <td><span class="outcome outcome-${esc(r.outcome)}">${esc(r.outcome)}</span></td><td>${esc(r.reason)}</td>
 <td>${r.status}</td><td>${esc(Math.round(r.durationMs))} ms</td><td>${agentCell(r.agentId, names)}</td><td>${keyCell(r.keyId, names)}</td></tr>`;
 }
@@ -86,8 +91,8 @@ export function logPage(input: LogPageInput): string {
     .join('');
   const form = `<form method="get" action="/console/log" class="filters" role="search" aria-label="Filter the log">
 <div><label for="f-outcome">Outcome</label><select id="f-outcome" name="outcome">${options}</select></div>
-<div><label for="f-agent">Agent</label><input id="f-agent" name="agent" list="agent-names" value="${esc(filter.agent ?? '')}" maxlength="200" placeholder="name or agt_… id">${datalist('agent-names', input.agentNames)}</div>
-<div><label for="f-key">Key</label><input id="f-key" name="key" list="key-names" value="${esc(filter.key ?? '')}" maxlength="200" placeholder="name or key_… id">${datalist('key-names', input.keyNames)}</div>
+<div><label for="f-agent">Agent</label><input id="f-agent" name="agent" list="agent-names" value="${esc(filter.agent ?? '')}" maxlength="200" placeholder="name or id">${datalist('agent-names', input.agentNames)}</div>
+<div><label for="f-key">Key</label><input id="f-key" name="key" list="key-names" value="${esc(filter.key ?? '')}" maxlength="200" placeholder="name or id">${datalist('key-names', input.keyNames)}</div>
 <div><label for="f-reason">Reason</label><input id="f-reason" name="reason" value="${esc(filter.reason ?? '')}" maxlength="100" placeholder="ssrf_private"></div>
 <div><label for="f-host">Host</label><input id="f-host" name="host" value="${esc(filter.host ?? '')}" maxlength="300" placeholder="api.example.com"></div>
 <div><label for="f-from">From (UTC)</label><input id="f-from" name="from" type="datetime-local" value="${timeInputValue(filter.from)}"></div>
@@ -136,7 +141,7 @@ export function detailPage(user: PageUser, r: LogRecord, names: Names): string {
   const key = names.key(r.keyId);
   const agentHtml =
     agent && r.agentId
-      ? `${esc(agent.name)} (<code>${esc(r.agentId)}</code>), ${esc(agent.runtime)} ${esc(agent.version)} on ${esc(agent.host)}${agent.pid === null ? '' : ` (pid ${agent.pid})`}`
+      ? `${esc(agent.name)} (<code>${esc(r.agentId)}</code>), ${esc(runtimeText(agent))} on ${esc(agent.host)}${agent.pid === null ? '' : ` (pid ${agent.pid})`}`
       : dash(r.agentId);
   const keyHtml = key && r.keyId ? `${esc(key.name)} (<code>${esc(r.keyId)}</code>)` : dash(r.keyId);
   // [label, HTML]: plain values are escaped here, the two name cells above already are.
@@ -224,9 +229,9 @@ export function agentsPage(
     .map(({ agent: a, lastSeen }) => {
       const live = a.expiresAt > now;
       const keyName = keyNames.get(a.keyId);
-      return `<tr><td><a href="/console/log?agent=${encodeURIComponent(a.id)}" title="This agent's requests">${esc(a.name)}</a><br><code class="muted">${esc(a.id)}</code></td>
-<td>${esc(a.runtime)} ${esc(a.version)}</td><td>${esc(a.host)}${a.pid === null ? '' : ` (pid ${a.pid})`}</td>
-<td>${keyName === undefined ? '' : `${esc(keyName)}<br>`}<code class="muted">${esc(a.keyId)}</code></td>
+      return `<tr><td><a href="/console/log?agent=${encodeURIComponent(a.id)}" title="This agent's requests">${esc(a.name)}</a><br><code class="muted id">${esc(a.id)}</code></td>
+<td>${esc(runtimeText(a))}</td><td>${esc(a.host)}${a.pid === null ? '' : ` (pid ${a.pid})`}</td>
+<td>${keyName === undefined ? '' : `${esc(keyName)}<br>`}<code class="muted id">${esc(a.keyId)}</code></td>
 <td>${esc(formatSeconds(a.createdAt))}</td><td>${live ? `live (expires in ${esc(formatSpan(a.expiresAt - now))})` : 'expired'}</td>
 <td>${lastSeen === undefined ? 'no requests' : `${esc(formatSpan(now - lastSeen))} ago`}</td></tr>`;
     })
@@ -346,7 +351,8 @@ export const LOG_LIVE_JS = `'use strict';
     tr.appendChild(first);
     cell(tr, r.time.slice(0, 19).replace('T', ' ') + ' UTC');
     cell(tr, r.kind);
-    cell(tr, r.method);
+    // A tool call's method is only that of its report to the gateway.
+    cell(tr, r.kind === 'tool' ? null : r.method);
     cell(tr, r.kind === 'tool' || (r.host === null && r.tool !== null) ? r.tool : r.host);
     const o = cell(tr, '');
     const span = document.createElement('span');
