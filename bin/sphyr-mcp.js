@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Thin entry: stdout belongs to JSON-RPC; everything this process says goes to stderr.
-import { main } from '../dist/src/mcp/main.js';
-
-const code = await main(process.argv.slice(2));
-if (code !== undefined) process.exitCode = code;
+// Development entry: the built sphyr-mcp of @sphyr/sdk (packages/sdk), exactly what is published.
+import '../packages/sdk/bin/sphyr-mcp.js';

@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-// Thin entry: all logic lives in src/cli; this only hands over argv and sets the exit code.
-import { main } from '../dist/cli/sphyr.js';
-
-process.exitCode = await main(process.argv.slice(2));
+// Development entry: the built @sphyr/cli (packages/cli), so a clone runs exactly what is published.
+import '../packages/cli/bin/sphyr.js';

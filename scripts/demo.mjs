@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // The README's first command: a local gateway on the embedded default (SQLite, no other service),
-// one key, one allowed and one SSRF-blocked request through it, and both log records.
+// one key, one allowed and one SSRF-blocked request through it, and both log records. The data dir
+// (it holds a master.key) is removed at the end unless `npm run demo -- --keep` asks to keep it.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GatewayClient, parseCredential } from '../dist/src/index.js';
+import { GatewayClient, parseCredential } from '@sphyr/sdk';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sphyr = path.join(root, 'bin', 'sphyr.js');
@@ -77,4 +78,9 @@ try {
   gateway.kill('SIGTERM');
   await new Promise((resolve) => gateway.once('exit', resolve));
   target.close();
+  if (process.argv.includes('--keep')) {
+    console.log(`\nkept ${work} (remove it when done: it holds the gateway's master.key)`);
+  } else {
+    rmSync(work, { recursive: true, force: true });
+  }
 }

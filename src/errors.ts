@@ -25,7 +25,10 @@ export class SphyrError extends Error {
   }
 }
 
-/** The gateway could not be reached or answered unusably. Fail-closed: nothing was sent to the target. */
+/**
+ * The gateway could not be used. `gateway_unreachable`: nothing reached it, so nothing was sent to the
+ * target; `gateway_connection_lost`: the connection broke after sending, the target may have it.
+ */
 export class SphyrNetworkError extends SphyrError {}
 
 /** A request was refused by SSRF screening or policy; `code` is the reason (`ssrf_link_local`, `policy_denied_host`…). */

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import type { Credential } from '../config/credential.js';
 import {
+  isSphyrError,
   SphyrAuthError,
   type SphyrError,
   SphyrNetworkError,
@@ -10,6 +11,7 @@ import {
 } from '../errors.js';
 import { canonicalTargetUri } from '../policy/classify.js';
 import { contentDigest, type SignedCallKind, signRequest } from '../signing/index.js';
+import { gatewayFailure, unreachable } from './gateway-failure.js';
 
 export interface AgentInfo {
   name: string;
@@ -67,6 +69,41 @@ export interface GatewayCall {
 
 /** How long registration may take before the gateway counts as unreachable. */
 const REGISTER_TIMEOUT_MS = 10_000;
+
+/** One signed attempt, ready for a transport: the gateway URL and every header to send. */
+export interface SignedCall {
+  url: URL;
+  headers: Array<[string, string]>;
+}
+
+/** The status and headers of a gateway answer, however the transport holds them. */
+export interface ResponseHead {
+  status: number;
+  header(name: string): string | null;
+}
+
+/**
+ * How one HTTP library sends a signed call (fetch, an undici dispatch, axios, node:http): the relay
+ * driver's only tie to it. Each transport is a thin adapter; the loop lives in `GatewayClient.drive`.
+ */
+export interface GatewayTransport<R> {
+  /**
+   * Send one attempt, and settle once the answer's head is known. A transport that streams a passing
+   * answer to its own caller calls `decide(head)` when the head arrives: true means "pass it on".
+   */
+  send(call: SignedCall, decide: (head: ResponseHead) => boolean): Promise<R>;
+  head(res: R): ResponseHead;
+  /** The body of a refusal, as text. */
+  text(res: R): Promise<string>;
+  /** Is this the caller's own timeout or abort? Then it is rethrown exactly as the library made it. */
+  callerAborted(error: unknown): boolean;
+}
+
+/** A gateway answer that is the target's (`allowed`) or a rate limit the caller handles (`rate_limited`). */
+function passes(head: ResponseHead): boolean {
+  const outcome = head.header('sphyr-outcome');
+  return outcome === 'allowed' || outcome === 'rate_limited';
+}
 
 /**
  * The one client that talks to the gateway, for sphyr-mcp and the SDK alike: it signs every call
@@ -224,14 +261,81 @@ export class GatewayClient {
     return res;
   }
 
-  async #call(call: GatewayCall, retried: { skew?: boolean; agent?: boolean } = {}): Promise<Response> {
-    const res = await this.#send(call);
-    const outcome = res.headers.get('sphyr-outcome');
-    if (outcome === 'allowed' || outcome === 'rate_limited') return res;
-    const verdict = this.learnFrom(res.status, outcome, await res.text(), res.headers.get('date'), call.kind);
-    if (verdict.retry === 'skew' && !retried.skew) return this.#call(call, { ...retried, skew: true });
-    if (verdict.retry === 'agent' && !retried.agent) return this.#call(call, { ...retried, agent: true });
-    throw verdict.error;
+  #call(call: GatewayCall): Promise<Response> {
+    return this.drive(call, this.#fetchTransport(call));
+  }
+
+  /**
+   * The one relay driver (DESIGN §3.2-3.3), for every transport: sign, send, and read the answer. A
+   * pass goes back to the caller (`onPass` sees its head first); a refusal becomes its error class,
+   * after one retry where one can succeed (`clock_skew`: clock corrected; `agent_expired`: agent
+   * registered again). A send that fails is the caller's own abort (rethrown as it is), or a gateway
+   * failure: `gateway_unreachable` only when nothing reached the gateway.
+   */
+  async drive<R>(
+    call: GatewayCall,
+    transport: GatewayTransport<R>,
+    onPass?: (head: ResponseHead) => void,
+  ): Promise<R> {
+    const retried: { skew?: boolean; agent?: boolean } = {};
+    for (;;) {
+      const signed = await this.#prepare(call);
+      let passed: boolean | undefined;
+      const decide = (head: ResponseHead): boolean => {
+        if (passed === undefined) {
+          passed = passes(head);
+          if (passed) onPass?.(head);
+        }
+        return passed;
+      };
+      let res: R;
+      let text: string;
+      try {
+        res = await transport.send(signed, decide);
+        if (decide(transport.head(res))) return res;
+        text = await transport.text(res);
+      } catch (error) {
+        if (transport.callerAborted(error) || isSphyrError(error)) throw error;
+        throw gatewayFailure(this.gatewayUrl, error);
+      }
+      const head = transport.head(res);
+      const verdict = this.#learnFrom(
+        head.status,
+        head.header('sphyr-outcome'),
+        text,
+        head.header('date'),
+        call.kind,
+      );
+      if (!verdict.retry || retried[verdict.retry]) throw verdict.error;
+      retried[verdict.retry] = true;
+    }
+  }
+
+  /** This client's own transport: the uninstrumented fetch it was given. */
+  #fetchTransport(call: GatewayCall): GatewayTransport<Response> {
+    const hasBody = call.method !== 'GET' && call.method !== 'HEAD';
+    return {
+      send: async ({ url, headers }) => {
+        try {
+          return await this.#fetch(url, {
+            method: call.method,
+            headers,
+            body: hasBody ? call.body : undefined,
+            redirect: 'manual',
+            signal: call.signal,
+          });
+        } catch (error) {
+          // Our own time limit (registration): the gateway took the call and never answered.
+          if (call.ownTimeout && call.signal?.aborted) {
+            throw unreachable(this.gatewayUrl, new Error('no answer in time'));
+          }
+          throw error;
+        }
+      },
+      head: (res) => ({ status: res.status, header: (name) => res.headers.get(name) }),
+      text: (res) => res.text(),
+      callerAborted: () => Boolean(call.signal?.aborted && !call.ownTimeout),
+    };
   }
 
   /**
@@ -239,7 +343,7 @@ export class GatewayClient {
    * error, and learn from it: `clock_skew` sets the clock offset from the gateway's `Date`,
    * `agent_expired` forgets the agent. `retry` says when one more attempt can succeed.
    */
-  learnFrom(
+  #learnFrom(
     status: number,
     outcome: string | null,
     bodyText: string,
@@ -268,7 +372,7 @@ export class GatewayClient {
   }
 
   /** The URL and signed headers for one gateway call (registering the agent first when needed). */
-  async prepare(call: GatewayCall): Promise<{ url: URL; headers: Array<[string, string]> }> {
+  async #prepare(call: GatewayCall): Promise<SignedCall> {
     const agentId = call.kind === 'register' ? undefined : await this.agentId(call.signal);
     const url = new URL(call.path, this.gatewayUrl);
     const digest = contentDigest(call.body);
@@ -300,34 +404,9 @@ export class GatewayClient {
     if (call.targetUri) headers.push(['sphyr-target-uri', call.targetUri]);
     return { url, headers };
   }
-
-  async #send(call: GatewayCall): Promise<Response> {
-    const { url, headers } = await this.prepare(call);
-    const hasBody = call.method !== 'GET' && call.method !== 'HEAD';
-    try {
-      return await this.#fetch(url, {
-        method: call.method,
-        headers,
-        body: hasBody ? call.body : undefined,
-        redirect: 'manual',
-        signal: call.signal,
-      });
-    } catch (error) {
-      if (call.signal?.aborted && !call.ownTimeout) throw call.signal.reason;
-      throw unreachable(this.gatewayUrl, call.signal?.aborted ? new Error('no answer in time') : error);
-    }
-  }
 }
 
-/** The gateway could not be reached: fail closed, saying so. */
-export function unreachable(gatewayUrl: string, error: unknown): SphyrNetworkError {
-  const cause = (error as { cause?: { code?: string }; code?: string }).cause ?? (error as { code?: string });
-  return new SphyrNetworkError(
-    'gateway_unreachable',
-    `cannot reach the Sphyr gateway at ${gatewayUrl} (${cause?.code ?? (error as Error).message}); nothing was sent to the target`,
-    { cause: error },
-  );
-}
+export { unreachable };
 
 function errorFrom(status: number, outcome: string, bodyText: string): SphyrError {
   let code = 'gateway_error';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { SphyrAuthError, SphyrRateLimitError, SphyrRequestError } from '../errors.js';
 import { effectivePolicyForKey } from '../policy/index.js';
-import { type SignedCallKind, verifySignedRequest } from '../signing/index.js';
+import { checkBodyDigest, type SignedCallKind, verifySignedRequest } from '../signing/index.js';
 import type { BodySpool } from './body-spool.js';
 import type { GatewayContext } from './context.js';
 import type { AgentRecord, KeyRecord } from './store/types.js';
@@ -36,8 +36,11 @@ export async function checkPreAuthLimit(ctx: GatewayContext, ip: string): Promis
 }
 
 /**
- * Verify the signature in DESIGN §3.2's order, then the agent, then the per-agent, per-key and
- * per-IP limits. `readBody` is called only after the key is known, so junk is never read in full.
+ * Authenticate a signed request: the `Host` must be one of this gateway's authorities; then the
+ * signature (parse → window → key → HMAC over the signed `Content-Digest` → nonce), then the agent,
+ * then the per-agent, per-key and per-IP limits. Only then is the body read (`readBody`) and checked
+ * against the signed digest, so a request whose signature does not hold, a replay, or one over its
+ * limits is refused without a byte of its body read or spooled.
  */
 export async function authenticate(
   ctx: GatewayContext,
@@ -56,6 +59,12 @@ export async function authenticate(
   const query = q === -1 ? '?' : target.slice(q);
   const authority = header(req, 'host');
   if (!authority) throw new SphyrRequestError('missing_host', 'the request has no Host header');
+  if (!ctx.isOwnAuthority(authority)) {
+    throw new SphyrAuthError(
+      'wrong_authority',
+      'the request is signed for another host than this gateway; use the gateway URL its operator gave (--public-url)',
+    );
+  }
   let key: KeyRecord | undefined;
   const verified = await verifySignedRequest({
     kind,
@@ -80,7 +89,6 @@ export async function authenticate(
       key = found.record;
       return found.secret;
     },
-    computeBodyDigest: async () => (await readBody()).contentDigest(),
     nonceStore: ctx.nonces,
   });
   if (!key) throw new SphyrAuthError('unknown_key', 'no key with this id exists on this gateway');
@@ -112,5 +120,7 @@ export async function authenticate(
       );
     }
   }
+
+  checkBodyDigest(verified, (await readBody()).sha256);
   return { key, agent, signature: verified.signature };
 }

@@ -6,6 +6,8 @@ import type { GatewayStore, RateLimiter } from './store/types.js';
 /** Timeouts and size limits; every one can be set, the defaults suit an agent's API traffic. */
 export interface GatewayLimits {
   maxRequestBodyBytes: number;
+  /** Bodies over 1 MiB go to disk; at most this many at once, more get 503 `spool_full`. */
+  maxSpooledBodies: number;
   /** From dialing until the target's response headers arrive. */
   upstreamHeadersTimeoutMs: number;
   /** No bytes either way for this long ends the exchange. */
@@ -24,6 +26,7 @@ export interface GatewayLimits {
 
 export const DEFAULT_LIMITS: GatewayLimits = {
   maxRequestBodyBytes: 64 * 1024 * 1024,
+  maxSpooledBodies: 8,
   upstreamHeadersTimeoutMs: 60_000,
   upstreamIdleTimeoutMs: 120_000,
   clientHeadersTimeoutMs: 30_000,
@@ -44,6 +47,11 @@ export interface GatewayContext {
   resolve(host: string): Promise<string[]>;
   /** True when ip:port is this gateway's own listener (the loop guard). */
   isSelf(ip: string, port: number): boolean;
+  /**
+   * True when `host` (a `Host` header, the signed `@authority`) names this gateway: its public URL or
+   * its listen address (authority.ts). Signed requests for any other authority are refused.
+   */
+  isOwnAuthority(host: string | undefined): boolean;
   tmpDir: string;
   /** Operator messages (stderr); never receives secrets. */
   warn(message: string): void;

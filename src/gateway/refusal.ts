@@ -28,11 +28,16 @@ const REQUEST_STATUS: Record<string, number> = {
   too_many_connections: 503,
 };
 
+// A request signed for another host (RFC 9110 §15.5.20: not a server that answers for that URI).
+const AUTH_STATUS: Record<string, number> = { wrong_authority: 421 };
+// Load shedding rather than a caller's own rate: the gateway is busy (RFC 9110 §15.6.4).
+const RATE_LIMIT_STATUS: Record<string, number> = { spool_full: 503 };
+
 /** The one place gateway errors become HTTP: status, `Sphyr-Outcome` and a stable `code`. */
 export function refusalFor(error: unknown): Refusal {
   if (error instanceof SphyrRateLimitError) {
     return {
-      status: 429,
+      status: RATE_LIMIT_STATUS[error.code] ?? 429,
       outcome: 'rate_limited',
       code: error.code,
       message: error.message,
@@ -40,7 +45,12 @@ export function refusalFor(error: unknown): Refusal {
     };
   }
   if (error instanceof SphyrAuthError) {
-    return { status: 401, outcome: 'unauthorized', code: error.code, message: error.message };
+    return {
+      status: AUTH_STATUS[error.code] ?? 401,
+      outcome: 'unauthorized',
+      code: error.code,
+      message: error.message,
+    };
   }
   if (error instanceof SphyrPolicyError) {
     return { status: 403, outcome: 'blocked', code: error.code, message: error.message };

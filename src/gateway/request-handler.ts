@@ -4,7 +4,7 @@ import { isSphyrError, SphyrNetworkError, SphyrRequestError } from '../errors.js
 import { ENTROPY_BODY_PREFIX_BYTES } from '../policy/index.js';
 import type { SignedCallKind } from '../signing/index.js';
 import { authenticate, type Caller, checkPreAuthLimit } from './authenticate.js';
-import { BodySpool } from './body-spool.js';
+import { BodySpool, MEMORY_BODY_BYTES, SpoolSlots } from './body-spool.js';
 import { clientIp } from './client-ip.js';
 import type { GatewayContext } from './context.js';
 import { newEvent } from './events.js';
@@ -58,8 +58,32 @@ function noteCaller(
   }
 }
 
+/** `Content-Length` as a number, when the request declares one (Node has already validated it). */
+function declaredLength(req: IncomingMessage): number | undefined {
+  const value = req.headers['content-length'];
+  return value === undefined ? undefined : Number(value);
+}
+
+/**
+ * After an early refusal, discard (never store) what the caller is still sending, so it reads the
+ * answer instead of a reset (closing at once can reach the client before the answer does, and a
+ * legitimate SDK must see `clock_skew` or a 429 to act on it). At most `limit` bytes, but never
+ * less than 1 MiB so that even with a tiny body limit the answer has time to arrive; past that the
+ * connection is closed.
+ */
+function discardRest(req: IncomingMessage, limit: number): void {
+  const budget = Math.max(limit, MEMORY_BODY_BYTES);
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > budget) req.socket.destroy();
+  });
+  req.resume();
+}
+
 /** The gateway's request pipeline (DESIGN §1): limit → verify → limits → screen → policy → relay → log. */
 export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents) {
+  const spoolSlots = new SpoolSlots(ctx.limits.maxSpooledBodies);
   // A flood of 429s is one piece of news a minute per key (or address), not one webhook delivery each.
   const lastRateLimitEvent = new Map<string, number>();
   const rateLimitNews = (draft: LogDraft): boolean => {
@@ -109,12 +133,15 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
         );
       }
     };
+    // Called by authenticate only once the signature, nonce and limits hold (never for a refusal).
     let body: BodySpool | undefined;
     const readBody = async () => {
       body ??= await BodySpool.read(req, {
         maxBytes: ctx.limits.maxRequestBodyBytes,
         tmpDir: ctx.tmpDir,
         prefixBytes: ENTROPY_BODY_PREFIX_BYTES,
+        slots: spoolSlots,
+        declaredBytes: declaredLength(req),
       });
       return body;
     };
@@ -155,6 +182,7 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       }
     } catch (error) {
       if (error instanceof HandledError) return;
+      if (!req.complete) discardRest(req, ctx.limits.maxRequestBodyBytes);
       const refusal = refusalFor(
         // A caller that went away (its own timeout or abort) is not a gateway failure.
         !isSphyrError(error) && req.socket.destroyed
@@ -175,8 +203,6 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       } else {
         sendRefusal(res, refusal, requestId, ctx.now());
       }
-      // Discard what the caller is still sending rather than leave it in the socket.
-      if (!req.complete) req.resume();
     } finally {
       await (body as BodySpool | undefined)?.dispose();
     }

@@ -1,10 +1,11 @@
 import { lookup } from 'node:dns/promises';
 import http, { type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, isIP, type Socket } from 'node:net';
 import path from 'node:path';
 import { SphyrConfigError } from '../errors.js';
 import { DEFAULT_POLICY, type Policy, parseCidr, peerInRanges } from '../policy/index.js';
 import { MemoryNonceStore, type NonceStore } from '../signing/index.js';
+import { GatewayAuthorities } from './authority.js';
 import { answerAndDestroy, capConnections, clientErrorFor } from './connections.js';
 import { DEFAULT_LIMITS, type GatewayContext, type GatewayLimits } from './context.js';
 import { createRequestHandler } from './request-handler.js';
@@ -49,6 +50,8 @@ export interface RunningGateway {
   host: string;
   port: number;
   store: GatewayStore;
+  /** The authorities signed requests are accepted for (authority.ts), in words for the operator. */
+  authorities: string[];
   /** Stop accepting, let in-flight requests finish (up to the drain timeout), flush and close the log. */
   close(): Promise<void>;
   /** Run the retention purge now; returns the number of records removed. */
@@ -123,7 +126,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   const limits: GatewayLimits = { ...DEFAULT_LIMITS, ...options.limits };
   let port = options.port ?? DEFAULT_PORT;
+  // Known once the listener is bound (the port may be 0 until then); no request arrives before that.
   let listening: AddressInfo | undefined;
+  let authorities: GatewayAuthorities | undefined;
   const ctx: GatewayContext = {
     store,
     policy,
@@ -132,8 +137,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     limits,
     now,
     resolve: options.resolve ?? systemResolve,
-    // Known once listening; no request can arrive before that.
     isSelf: createSelfCheck(() => listening ?? { address: '::', port: -1 }),
+    isOwnAuthority: (value) => authorities?.accepts(value) ?? false,
     tmpDir,
     warn,
     publicUrl: options.publicUrl ?? '',
@@ -179,6 +184,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }
   port = address.port;
   listening = address;
+  authorities = new GatewayAuthorities({
+    address: address.address,
+    port,
+    ...(isIP(host) === 0 ? { hostOption: host } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+  });
 
   const purge = async () => {
     const t = now();
@@ -206,6 +217,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     host: address.address,
     port,
     store,
+    authorities: authorities.describe(),
     purge,
     close() {
       closing ??= (async () => {

@@ -1,9 +1,10 @@
 /** @module The command line an IDE runs to start sphyr-mcp. */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Launch, Platform } from '../../clients/types.js';
+import { SphyrConfigError } from '../errors.js';
 
 export interface LaunchOptions {
   platform: Platform;
@@ -17,20 +18,31 @@ export interface LaunchOptions {
 }
 
 /**
- * This package's bin/sphyr-mcp.js, as an absolute path: found by walking up to our package.json,
- * since this code runs from src/ (tests), dist/src/ or the bundled dist/cli/.
+ * The installed @sphyr/sdk's `sphyr-mcp` bin, as an absolute path: resolved the way Node resolves the
+ * package from here (the CLI's own dependency, or this repository's workspace link in development).
+ * @throws {SphyrConfigError} `sdk_not_installed` when no @sphyr/sdk can be found.
  */
 export function installedScript(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && /"name":\s*"@sphyr\/sdk"/.test(readFileSync(manifest, 'utf8'))) {
-      return path.join(dir, 'bin', 'sphyr-mcp.js');
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the @sphyr/sdk package that holds this file');
-    dir = parent;
+  let manifestPath: string;
+  try {
+    manifestPath = createRequire(import.meta.url).resolve('@sphyr/sdk/package.json');
+  } catch (error) {
+    throw new SphyrConfigError(
+      'sdk_not_installed',
+      'cannot find the @sphyr/sdk package that provides sphyr-mcp; install it beside @sphyr/cli, or use --npx',
+      { cause: error },
+    );
   }
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { bin?: Record<string, string> };
+  return path.join(
+    path.dirname(realpathSync(manifestPath)),
+    manifest.bin?.['sphyr-mcp'] ?? 'bin/sphyr-mcp.js',
+  );
+}
+
+/** True when `script` lives in npx's throwaway cache, which `npm cache clean` may empty at any time. */
+export function inNpxCache(script: string): boolean {
+  return script.split(/[\\/]/).includes('_npx');
 }
 
 const NPX_ARGS = ['-y', '-p', '@sphyr/sdk', 'sphyr-mcp'];

@@ -55,11 +55,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
     return 2;
   }
   if (values.help) {
-    process.stderr.write(HELP);
+    process.stdout.write(HELP);
     return 0;
   }
   if (values.version) {
-    process.stderr.write(`${VERSION}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return 0;
   }
   const level = (values['log-level'] as Level | undefined) ?? 'info';

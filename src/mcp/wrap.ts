@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { unreachable } from '../client/gateway-client.js';
 import { entropyScore } from '../policy/entropy.js';
@@ -27,10 +27,12 @@ function timedOut(error: unknown): boolean {
   return (error as Error)?.name === 'TimeoutError';
 }
 
-/** The register entry, as an absolute file URL: a bare specifier would resolve from the child's cwd. */
+/**
+ * The register entry, as an absolute file URL: a bare specifier would resolve from the child's cwd.
+ * Resolved by name, so it is this package's own file (self-reference) wherever the bundle put us.
+ */
 export function registerUrl(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return pathToFileURL(path.join(here, '..', 'sdk', 'register.js')).href;
+  return pathToFileURL(createRequire(import.meta.url).resolve('@sphyr/sdk/register')).href;
 }
 
 function withImport(nodeOptions: string | undefined): string {

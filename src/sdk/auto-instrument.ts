@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { GatewayClient } from '../client/gateway-client.js';
 import { isSphyrError } from '../errors.js';
-import { findAxiosCopies, patchAxios } from './axios.js';
+import { instrumentAxiosCopies } from './axios-copies.js';
 import { type Dispatch, sphyrInterceptor } from './interceptor.js';
 import { type AutoInstrumentOptions, resolveSdkSettings } from './options.js';
 import type { SdkState } from './state.js';
@@ -94,9 +94,9 @@ function install(options: AutoInstrumentOptions): Registry {
     guard: undefined as unknown as typeof fetch,
     unpatchAxios: [],
   };
-  // axios (≥ 1.6.7) in both of its builds, as the application would load it.
+  // Every axios copy (≥ 1.6.7), loaded already or later, from any folder; a guard for the rest.
   const roots = [process.cwd(), ...(process.argv[1] ? [path.dirname(process.argv[1])] : [])];
-  for (const ax of findAxiosCopies(roots)) reg.unpatchAxios.push(patchAxios(ax, state));
+  reg.unpatchAxios.push(instrumentAxiosCopies(state, roots));
   // The guard closes what the dispatcher layer alone cannot: a dispatcher replaced later, a
   // per-call `dispatcher`, and fetch's habit of hiding our error inside `TypeError('fetch failed')`.
   reg.guard = function fetch(input: string | URL | Request, init?: RequestInit) {

@@ -1,10 +1,14 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { unreachable } from '../client/gateway-client.js';
-import { SphyrPolicyError, SphyrRequestError } from '../errors.js';
+/**
+ * @module axios: the adapter that sends each request (and each redirect hop, followed here) through
+ * the SDK's relay driver, and the patch that puts it on every instance of one axios copy. Which
+ * copies get patched is `axios-copies.ts`'s job.
+ */
+import { redirectMethod, stripCredentialsOnCrossOrigin } from '../client/redirect.js';
+import { SphyrRequestError } from '../errors.js';
+import { sendingOurselves } from './axios-guard.js';
 import { collectBody } from './body.js';
-import { prepareRelay } from './prepare-relay.js';
-import { routeFor, type SdkState, taint, warnFailOpen } from './state.js';
+import { headerRecord, type RelayTransport, relayWith } from './relay.js';
+import type { SdkState } from './state.js';
 
 /** Marks our adapter, so an instance's config is never wrapped twice. */
 const WRAPPED = Symbol.for('sphyr.axios.adapter');
@@ -14,9 +18,12 @@ type Config = Record<string, unknown> & {
   method?: string;
   data?: unknown;
   headers?: unknown;
+  auth?: unknown;
   maxRedirects?: number;
   validateStatus?: ((status: number) => boolean) | null;
   adapter?: unknown;
+  signal?: { aborted?: boolean };
+  transitional?: { clarifyTimeoutError?: boolean };
 };
 type Adapter = ((config: Config) => Promise<AxiosResponse>) & { [WRAPPED]?: true };
 interface AxiosResponse {
@@ -33,6 +40,7 @@ export interface AxiosLike {
   Axios: { prototype: { _request?: (this: { defaults: Config }, a: unknown, b?: unknown) => unknown } };
   getAdapter(adapters: unknown, config?: Config): Adapter;
   getUri(config: Config): string;
+  isCancel(value: unknown): boolean;
   AxiosError: new (
     message: string,
     code: string,
@@ -40,33 +48,6 @@ export interface AxiosLike {
     request: unknown,
     response: AxiosResponse,
   ) => Error;
-}
-
-/**
- * Every axios copy the application can load: the CommonJS build and the ESM build are separate
- * classes, so both are patched. Resolved from the working directory and the main script's folder.
- */
-export function findAxiosCopies(roots: readonly string[]): AxiosLike[] {
-  const found = new Map<unknown, AxiosLike>();
-  for (const root of roots) {
-    const req = createRequire(path.join(root, 'noop.js'));
-    let dir: string;
-    try {
-      dir = path.dirname(req.resolve('axios/package.json'));
-    } catch {
-      continue;
-    }
-    for (const load of [() => req('axios'), () => req(path.join(dir, 'index.js'))]) {
-      try {
-        const mod = load() as { default?: AxiosLike } & AxiosLike;
-        const ax = (mod.default ?? mod) as AxiosLike;
-        if (typeof ax?.Axios?.prototype?._request === 'function') found.set(ax.Axios, ax);
-      } catch {
-        // Not loadable from here (an old Node without require(esm), or a broken install): skip it.
-      }
-    }
-  }
-  return [...found.values()];
 }
 
 /** Route every request of this axios copy, instances made earlier included, through `state`. */
@@ -115,6 +96,41 @@ async function bodyBytes(data: unknown): Promise<Buffer> {
   }
 }
 
+/** axios headers (AxiosHeaders or a record) as a plain record. */
+function plainHeaders(headers: unknown): Record<string, unknown> {
+  const h = headers as { toJSON?: () => Record<string, unknown> } | undefined;
+  return { ...(typeof h?.toJSON === 'function' ? h.toJSON() : (h as Record<string, unknown>)) };
+}
+
+function headerPairs(headers: unknown): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (const [name, value] of Object.entries(plainHeaders(headers))) {
+    if (value === undefined || value === null || value === false) continue;
+    for (const v of Array.isArray(value) ? value : [value]) pairs.push([name, String(v)]);
+  }
+  return pairs;
+}
+
+/** axios's own timeout or the caller's cancellation (signal or CancelToken). */
+function callerAborted(ax: AxiosLike, config: Config, error: unknown): boolean {
+  const e = error as { isAxiosError?: boolean; code?: string };
+  if (ax.isCancel(error) || config.signal?.aborted) return true;
+  if (e?.isAxiosError !== true) return false;
+  return (
+    e.code === 'ECONNABORTED' || (e.code === 'ETIMEDOUT' && config.transitional?.clarifyTimeoutError === true)
+  );
+}
+
+/** An axios error from a hop, shown with the caller's config, as plain axios would show it. */
+function asCallers(error: unknown, config: Config): unknown {
+  const e = error as { isAxiosError?: boolean; config?: Config; response?: { config?: Config } };
+  if (e?.isAxiosError) {
+    e.config = config;
+    if (e.response) e.response.config = config;
+  }
+  return error;
+}
+
 function sphyrAdapter(ax: AxiosLike, state: SdkState, chosen: unknown): Adapter {
   const adapter: Adapter = async (config) => {
     const base = ax.getAdapter(chosen ?? ['xhr', 'http', 'fetch'], config);
@@ -122,18 +138,28 @@ function sphyrAdapter(ax: AxiosLike, state: SdkState, chosen: unknown): Adapter 
     let method = (config.method ?? 'get').toUpperCase();
     let data = config.data;
     let headers = config.headers;
+    let auth = config.auth;
     const maxRedirects = config.maxRedirects ?? 21;
-    // Each hop is our own request, never followed below us: a hop may need the gateway.
-    const hopConfig = (over: Config): Config => ({
-      ...config,
-      baseURL: undefined,
-      params: undefined,
-      maxRedirects: 0,
-      validateStatus: null,
-      ...over,
-    });
     for (let hop = 0; ; hop += 1) {
-      const response = await send(ax, state, base, hopConfig, url, method, data, headers);
+      // Each hop is our own request, never followed below us: a hop may need the gateway.
+      const hopConfig: Config = {
+        ...config,
+        baseURL: undefined,
+        params: undefined,
+        url: url.href,
+        method,
+        data,
+        headers,
+        auth,
+        maxRedirects: 0,
+        validateStatus: null,
+      };
+      let response: AxiosResponse;
+      try {
+        response = await send(ax, state, base, hopConfig, url);
+      } catch (error) {
+        throw asCallers(error, config);
+      }
       const location = header(response, 'location');
       if (response.status >= 300 && response.status < 400 && location && maxRedirects > 0) {
         if (hop >= maxRedirects) {
@@ -146,24 +172,28 @@ function sphyrAdapter(ax: AxiosLike, state: SdkState, chosen: unknown): Adapter 
           );
         }
         const next = new URL(location, url);
-        // The fetch/follow-redirects rules: 303 always, 301/302 after POST, become a GET without a body.
-        if (
-          response.status === 303 ||
-          ((response.status === 301 || response.status === 302) && method === 'POST')
-        ) {
-          method = 'GET';
+        const rewrite = redirectMethod(response.status, method);
+        method = rewrite.method;
+        if (rewrite.dropBody) {
           data = undefined;
+          headers = Object.fromEntries(
+            Object.entries(plainHeaders(headers)).filter(([n]) => !/^content-/i.test(n)),
+          );
         }
-        if (next.origin !== url.origin) headers = withoutCredentials(headers);
+        if (next.origin !== url.origin) {
+          headers = stripCredentialsOnCrossOrigin(plainHeaders(headers), url, next);
+          auth = undefined; // axios turns `auth` into an Authorization header on every request
+        }
         url = next;
         continue;
       }
       response.config = config;
+      // What axios's own settle() does with the caller's validateStatus.
       const validate = config.validateStatus;
       if (response.status && validate && !validate(response.status)) {
         throw new ax.AxiosError(
           `Request failed with status code ${response.status}`,
-          response.status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_BAD_RESPONSE',
+          response.status >= 400 && response.status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_BAD_RESPONSE',
           config,
           response.request,
           response,
@@ -176,77 +206,51 @@ function sphyrAdapter(ax: AxiosLike, state: SdkState, chosen: unknown): Adapter 
   return adapter;
 }
 
-function withoutCredentials(headers: unknown): unknown {
-  const plain = { ...((headers as { toJSON?: () => object })?.toJSON?.() ?? (headers as object)) } as Record<
-    string,
-    unknown
-  >;
-  for (const name of Object.keys(plain)) {
-    if (['authorization', 'cookie', 'proxy-authorization'].includes(name.toLowerCase())) delete plain[name];
-  }
-  return plain;
+/** One hop through the relay driver, with axios's own adapter as the transport. */
+function send(ax: AxiosLike, state: SdkState, base: Adapter, hop: Config, url: URL): Promise<AxiosResponse> {
+  let body: Buffer | undefined;
+  const transport: RelayTransport<AxiosResponse> = {
+    send: (signed) =>
+      base({
+        ...hop,
+        url: signed.url.href,
+        auth: undefined, // already among the signed headers
+        data: body?.length ? body : undefined,
+        headers: headerRecord(signed.headers),
+        proxy: false, // the gateway hop never takes HTTP(S)_PROXY from the environment
+      }),
+    head: (res) => ({ status: res.status, header: (name) => header(res, name) }),
+    text: (res) => dataText(res.data),
+    callerAborted: (error) => callerAborted(ax, hop, error),
+    direct: (why) => {
+      const go = () => base(body === undefined ? hop : { ...hop, data: body });
+      // Failing open, this copy sends direct on purpose: the guard below axios must not take it for
+      // an uninstrumented copy. (A direct route needs no mark: the guard lets direct routes pass.)
+      return why === 'fail-open' ? sendingOurselves(go) : go();
+    },
+  };
+  return relayWith(
+    state,
+    {
+      method: hop.method ?? 'GET',
+      url,
+      body: async () => {
+        body ??= await bodyBytes(hop.data);
+        return body;
+      },
+      headers: withAuth(headerPairs(hop.headers), hop.auth),
+    },
+    transport,
+  );
 }
 
-async function send(
-  ax: AxiosLike,
-  state: SdkState,
-  base: Adapter,
-  hopConfig: (over: Config) => Config,
-  url: URL,
-  method: string,
-  data: unknown,
-  headers: unknown,
-  retried: { skew?: boolean; agent?: boolean } = {},
-): Promise<AxiosResponse> {
-  const route = routeFor(state, url);
-  const direct = () => base(hopConfig({ url: url.href, method, data, headers }));
-  if (route === 'direct') return direct();
-  if (route === 'refuse')
-    throw new SphyrPolicyError('scheme_not_allowed', `${url.protocol} requests are not sent`);
-  const body = await bodyBytes(data);
-  const prepared = await prepareRelay(state, { method, url, body });
-  if (prepared === 'direct') return direct();
-  const merged = { ...((headers as { toJSON?: () => object })?.toJSON?.() ?? (headers as object)) } as Record<
-    string,
-    unknown
-  >;
-  for (const name of Object.keys(merged)) if (name.toLowerCase() === 'content-length') delete merged[name];
-  Object.assign(merged, prepared.headers);
-  const client = state.client!;
-  let response: AxiosResponse;
-  try {
-    response = await base(
-      hopConfig({
-        url: prepared.url.href,
-        method,
-        data: body.length ? body : undefined,
-        headers: merged,
-        proxy: false,
-      }),
-    );
-  } catch (error) {
-    if ((error as { response?: unknown }).response) throw error;
-    if (state.settings.failClosed) throw unreachable(client.gatewayUrl, error);
-    warnFailOpen(state, error);
-    return direct();
-  }
-  const outcome = header(response, 'sphyr-outcome');
-  if (outcome === 'allowed' || outcome === 'rate_limited') {
-    const location = header(response, 'location');
-    if (response.status >= 300 && response.status < 400 && location) taint(state, location, url);
-    return response;
-  }
-  const verdict = client.learnFrom(
-    response.status,
-    outcome,
-    await dataText(response.data),
-    header(response, 'date'),
-  );
-  if (verdict.retry && !retried[verdict.retry]) {
-    return send(ax, state, base, hopConfig, url, method, data, headers, {
-      ...retried,
-      [verdict.retry]: true,
-    });
-  }
-  throw verdict.error;
+/** The headers with the Authorization axios's http adapter builds from `auth` (which wins, as in axios). */
+function withAuth(pairs: Array<[string, string]>, auth: unknown): Array<[string, string]> {
+  const a = auth as { username?: string; password?: string } | undefined;
+  if (!a || (a.username === undefined && a.password === undefined)) return pairs;
+  const token = Buffer.from(`${a.username ?? ''}:${a.password ?? ''}`).toString('base64');
+  return [
+    ...pairs.filter(([name]) => name.toLowerCase() !== 'authorization'),
+    ['authorization', `Basic ${token}`],
+  ];
 }

@@ -1,8 +1,8 @@
-import { unreachable } from '../client/gateway-client.js';
-import { isSphyrError, type SphyrError, SphyrPolicyError } from '../errors.js';
+import type { ResponseHead } from '../client/gateway-client.js';
+import { SphyrPolicyError } from '../errors.js';
 import { collectBody } from './body.js';
-import { prepareRelay } from './prepare-relay.js';
-import { isTainted, routeForOrigin, type SdkState, taint, warnFailOpen } from './state.js';
+import { headerRecord, type RelayTransport, relayWith } from './relay.js';
+import { isTainted, routeForOrigin, type SdkState } from './state.js';
 
 /** The legacy (undici 5/6) dispatch handler that Node 20's fetch passes down. */
 export interface DispatchHandler {
@@ -79,90 +79,96 @@ export function sphyrInterceptor(state: SdkState) {
         return true;
       }
       if (route === 'direct' && !isTainted(state, url.href)) return dispatch(opts, handler);
-      if (route === 'refuse') {
-        fail(handler, new SphyrPolicyError('scheme_not_allowed', `${url.protocol} requests are not sent`));
-        return true;
-      }
       relay(state, dispatch, opts, handler, url).catch((error) => fail(handler, error));
       return true;
     };
 }
 
-function failOpen(
-  state: SdkState,
-  dispatch: Dispatch,
-  opts: DispatchOptions,
-  handler: DispatchHandler,
-  why: unknown,
-) {
-  warnFailOpen(state, why);
-  return dispatch(opts, handler);
+/** What the relay transport settles with: the head, and for a refusal its body. */
+interface Answer {
+  head: ResponseHead;
+  text: string;
 }
 
+/** fetch's adapter for the relay driver: each attempt is one dispatch, answered through fetch's handler. */
 async function relay(
   state: SdkState,
   dispatch: Dispatch,
   opts: DispatchOptions,
   handler: DispatchHandler,
   url: URL,
-  retried: { skew?: boolean; agent?: boolean } = {},
-  collected?: Buffer,
 ): Promise<void> {
-  const body = collected ?? (await collectBody(opts.body));
-  const prepared = await prepareRelay(state, {
-    method: opts.method,
-    url,
-    body,
-    headers: headerPairs(opts.headers),
-  });
-  if (prepared === 'direct') {
-    dispatch({ ...opts, body }, handler);
-    return;
-  }
-  const headers = prepared.headers;
-  const gatewayOpts: DispatchOptions = {
-    ...opts,
-    origin: prepared.url.origin,
-    path: `${prepared.url.pathname}${prepared.url.search}`,
-    headers,
-    body: opts.method === 'GET' || opts.method === 'HEAD' ? null : body,
+  let body: Buffer | undefined;
+  let callerAborted = false;
+  const transport: RelayTransport<Answer | undefined> = {
+    send: (signed, decide) =>
+      new Promise((resolve, reject) => {
+        const gatewayOpts: DispatchOptions = {
+          ...opts,
+          origin: signed.url.origin,
+          path: `${signed.url.pathname}${signed.url.search}`,
+          headers: headerRecord(signed.headers),
+          body: opts.method === 'GET' || opts.method === 'HEAD' ? null : body,
+        };
+        const onAbort = () => {
+          callerAborted = true;
+        };
+        dispatch(gatewayOpts, relayHandler(handler, decide, resolve, reject, onAbort));
+      }),
+    head: (answer) => answer!.head,
+    text: async (answer) => answer!.text,
+    callerAborted: () => callerAborted,
+    direct: async () => {
+      dispatch(body === undefined ? opts : { ...opts, body }, handler);
+      return undefined;
+    },
   };
-  const retry = (kind: 'skew' | 'agent') =>
-    relay(state, dispatch, opts, handler, url, { ...retried, [kind]: true }, body).catch((e) =>
-      fail(handler, e),
-    );
-  dispatch(
-    gatewayOpts,
-    relayHandler(state, handler, url, retried, retry, () =>
-      failOpen(state, dispatch, { ...opts, body }, handler, 'the gateway is unreachable'),
-    ),
+  await relayWith(
+    state,
+    {
+      method: opts.method,
+      url,
+      body: async () => {
+        body ??= await collectBody(opts.body);
+        return body;
+      },
+      headers: headerPairs(opts.headers),
+    },
+    transport,
   );
 }
 
 /**
- * Wraps fetch's handler for a gateway answer: a pass (`Sphyr-Outcome: allowed` or `rate_limited`)
- * goes through untouched; a refusal becomes the matching error; a connection failure fails closed.
+ * Wraps fetch's handler for one gateway attempt. A pass (`decide` says so when the head arrives)
+ * streams on to fetch untouched; a refusal is collected and handed to the driver; an error before
+ * any answer goes to the driver too, which tells the caller's own abort from a gateway failure.
  */
 function relayHandler(
-  state: SdkState,
   inner: DispatchHandler,
-  target: URL,
-  retried: { skew?: boolean; agent?: boolean },
-  retry: (kind: 'skew' | 'agent') => void,
-  goDirect: () => void,
+  decide: (head: ResponseHead) => boolean,
+  resolve: (answer: Answer) => void,
+  reject: (error: unknown) => void,
+  onCallerAbort: () => void,
 ): DispatchHandler {
   let passing = false;
-  let refusal: { status: number; outcome: string | null; date: string | null; chunks: Buffer[] } | undefined;
+  let refusal: { head: ResponseHead; chunks: Buffer[] } | undefined;
   const wrapper: DispatchHandler = {};
+  wrapper.onConnect = (abort, context) => {
+    // fetch aborts through this function: when it does, the error that follows is the caller's.
+    const callerAbort = (reason?: Error) => {
+      onCallerAbort();
+      abort(reason);
+    };
+    inner.onConnect?.(callerAbort, context);
+  };
   wrapper.onHeaders = (status, rawHeaders, resume, statusText) => {
-    const outcome = rawHeader(rawHeaders, 'sphyr-outcome');
-    if (outcome === 'allowed' || outcome === 'rate_limited') {
+    const head = { status, header: (name: string) => rawHeader(rawHeaders, name) };
+    if (decide(head)) {
       passing = true;
-      const location = rawHeader(rawHeaders, 'location');
-      if (status >= 300 && status < 400 && location) taint(state, location, target);
+      resolve({ head, text: '' });
       return inner.onHeaders?.(status, rawHeaders, resume, statusText) ?? true;
     }
-    refusal = { status, outcome, date: rawHeader(rawHeaders, 'date'), chunks: [] };
+    refusal = { head, chunks: [] };
     return true;
   };
   wrapper.onData = (chunk) => {
@@ -171,30 +177,15 @@ function relayHandler(
     return true;
   };
   wrapper.onComplete = (trailers) => {
-    if (passing || !refusal) {
-      inner.onComplete?.(trailers);
-      return;
-    }
-    const text = Buffer.concat(refusal.chunks).toString('utf8');
-    const verdict = state.client!.learnFrom(refusal.status, refusal.outcome, text, refusal.date, 'relay');
-    if (verdict.retry && !retried[verdict.retry]) {
-      retry(verdict.retry);
-      return;
-    }
-    inner.onError?.(verdict.error as SphyrError);
+    if (passing) inner.onComplete?.(trailers);
+    else if (refusal) resolve({ head: refusal.head, text: Buffer.concat(refusal.chunks).toString('utf8') });
+    else reject(new Error('the gateway closed the response without a head'));
   };
   wrapper.onError = (error) => {
-    if (passing || refusal) {
-      inner.onError?.(error);
-      return;
-    }
-    if (!state.settings.failClosed) {
-      goDirect();
-      return;
-    }
-    inner.onError?.(isSphyrError(error) ? error : unreachable(state.settings.gatewayUrl ?? '', error));
+    if (passing) inner.onError?.(error);
+    else reject(error);
   };
-  // Everything else (onConnect, onResponseStarted, onBodySent…) reaches fetch's handler as it is,
+  // Everything else (onResponseStarted, onBodySent…) reaches fetch's handler as it is,
   // with `this` bound to it, so its own state stays in one object.
   return new Proxy(inner, {
     get(target, prop, receiver) {

@@ -3,11 +3,11 @@ import type { ClientRequest, IncomingMessage, OutgoingHttpHeaders, RequestOption
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
-import { unreachable } from '../client/gateway-client.js';
-import { isSphyrError, SphyrConfigError, SphyrPolicyError } from '../errors.js';
+import { SphyrConfigError, SphyrPolicyError } from '../errors.js';
 import { currentState } from './auto-instrument.js';
-import { prepareRelay } from './prepare-relay.js';
-import { routeFor, type SdkState, taint, warnFailOpen } from './state.js';
+import { requestTarget } from './http-target.js';
+import { headerRecord, type RelayTransport, relayWith } from './relay.js';
+import { routeFor, type SdkState } from './state.js';
 
 type Callback = (res: IncomingMessage) => void;
 
@@ -21,34 +21,46 @@ export interface WrappedHttp {
   get(options: RequestOptions, callback?: Callback): ClientRequest;
 }
 
-function targetUrl(module: typeof http, url: string | URL | RequestOptions, options: RequestOptions): URL {
-  if (typeof url === 'string' || url instanceof URL) return new URL(url);
-  const protocol = options.protocol ?? (module.globalAgent as { protocol?: string }).protocol ?? 'http:';
-  const host = options.hostname ?? options.host ?? 'localhost';
-  const port = options.port ? `:${options.port}` : '';
-  return new URL(
-    `${protocol}//${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}${port}${options.path ?? '/'}`,
-  );
+/** The error Node's own http gives when the caller's `signal` aborts a request. */
+function abortError(reason: unknown): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
+
+function headValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /**
  * A request whose body is gathered first (it is signed with its digest), then sent to the
- * gateway's relay on `end()`. It emits what a ClientRequest emits: `response`, `error`, `close`.
+ * gateway's relay on `end()`. It emits what a ClientRequest emits: `response`, `error`, `close`,
+ * `timeout`. The caller's `signal`, `timeout`, `destroy()` and `abort()` act as they do on http.
  */
 class RelayedRequest extends Writable {
   readonly #chunks: Buffer[] = [];
   readonly #headers: OutgoingHttpHeaders;
+  readonly #signal: AbortSignal | undefined;
+  #timeout: number | undefined;
   #inner: ClientRequest | undefined;
 
   constructor(
     private readonly state: SdkState,
     private readonly url: URL,
     private readonly method: string,
-    headers: OutgoingHttpHeaders,
+    options: RequestOptions,
     private readonly direct: () => ClientRequest,
   ) {
     super();
-    this.#headers = { ...headers };
+    this.#headers = { ...(options.headers as OutgoingHttpHeaders) };
+    this.#timeout = options.timeout;
+    this.#signal = options.signal;
+    if (this.#signal?.aborted) queueMicrotask(() => this.destroy(abortError(this.#signal?.reason)));
+    this.#signal?.addEventListener('abort', () => this.destroy(abortError(this.#signal?.reason)), {
+      once: true,
+    });
   }
 
   setHeader(name: string, value: number | string | readonly string[]): this {
@@ -62,6 +74,13 @@ class RelayedRequest extends Writable {
 
   removeHeader(name: string): void {
     delete this.#headers[name.toLowerCase()];
+  }
+
+  setTimeout(ms: number, callback?: () => void): this {
+    this.#timeout = ms;
+    if (callback) this.once('timeout', callback);
+    this.#inner?.setTimeout(ms);
+    return this;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
@@ -85,62 +104,53 @@ class RelayedRequest extends Writable {
     this.destroy();
   }
 
-  async #send(body: Buffer, retried: { skew?: boolean; agent?: boolean } = {}): Promise<void> {
-    const prepared = await prepareRelay(this.state, {
-      method: this.method,
-      url: this.url,
-      body,
-      headers: Object.entries(this.#headers).flatMap(([n, v]) =>
-        v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => [n, String(x)] as [string, string]),
-      ),
-    });
-    if (prepared === 'direct') return this.#goDirect(body);
-    const client = this.state.client!;
-    const headers: OutgoingHttpHeaders = { ...prepared.headers };
-    headers['content-length'] = body.length;
-    const send = prepared.url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send(prepared.url, { method: this.method, headers }, resolve);
-      this.#inner = req;
-      req.once('error', reject);
-      req.end(body);
-    }).catch((error) => {
-      if (!this.state.settings.failClosed) return undefined;
-      throw isSphyrError(error) ? error : unreachable(client.gatewayUrl, error);
-    });
-    if (!res) {
-      warnFailOpen(this.state, 'the gateway is unreachable');
-      return this.#goDirect(body);
-    }
-    const outcome = res.headers['sphyr-outcome'];
-    if (outcome === 'allowed' || outcome === 'rate_limited') {
-      const location = res.headers.location;
-      if ((res.statusCode ?? 0) >= 300 && (res.statusCode ?? 0) < 400 && location)
-        taint(this.state, location, this.url);
-      this.emit('response', res);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
-    const verdict = client.learnFrom(
-      res.statusCode ?? 0,
-      typeof outcome === 'string' ? outcome : null,
-      Buffer.concat(chunks).toString('utf8'),
-      res.headers.date ?? null,
-    );
-    if (verdict.retry && !retried[verdict.retry])
-      return this.#send(body, { ...retried, [verdict.retry]: true });
-    throw verdict.error;
+  /** Track the request now on the wire, so the caller's destroy() and timeout reach it. */
+  #adopt(req: ClientRequest): ClientRequest {
+    this.#inner = req;
+    if (this.#timeout !== undefined) req.setTimeout(this.#timeout, () => this.emit('timeout'));
+    return req;
   }
 
-  #goDirect(body: Buffer): void {
-    const req = this.direct();
-    this.#inner = req;
+  async #send(body: Buffer): Promise<void> {
+    const transport: RelayTransport<IncomingMessage | undefined> = {
+      send: ({ url, headers }) =>
+        new Promise((resolve, reject) => {
+          const record: OutgoingHttpHeaders = { ...headerRecord(headers), 'content-length': body.length };
+          const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+          const req = this.#adopt(send(url, { method: this.method, headers: record }, resolve));
+          req.once('error', reject);
+          req.end(body);
+        }),
+      head: (res) => ({ status: res!.statusCode ?? 0, header: (name) => headValue(res!.headers[name]) }),
+      text: async (res) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+        return Buffer.concat(chunks).toString('utf8');
+      },
+      // The caller destroyed or aborted us: what the gateway connection says next is not news.
+      callerAborted: () => this.destroyed,
+      direct: async () => this.#goDirect(body),
+    };
+    const headers = Object.entries(this.#headers).flatMap(([n, v]) =>
+      v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => [n, String(x)] as [string, string]),
+    );
+    const res = await relayWith(
+      this.state,
+      { method: this.method, url: this.url, body: async () => body, headers },
+      transport,
+    );
+    if (res && !this.destroyed) this.emit('response', res);
+  }
+
+  /** Send it ourselves, straight to the target; its events become ours. */
+  #goDirect(body: Buffer): undefined {
+    const req = this.#adopt(this.direct());
     for (const [name, value] of Object.entries(this.#headers))
       if (value !== undefined) req.setHeader(name, value);
     req.once('response', (res) => this.emit('response', res));
     req.once('error', (error) => this.destroy(error));
     req.end(body);
+    return undefined;
   }
 }
 
@@ -166,10 +176,10 @@ export function wrapHttp(module: typeof http): WrappedHttp {
       typeof b === 'object' ? b : typeof a === 'object' && !(a instanceof URL) ? a : {}
     ) as RequestOptions;
     const callback = (typeof b === 'function' ? b : c) as Callback | undefined;
-    const direct = () =>
+    const direct = (cb?: Callback) =>
       typeof a === 'string' || a instanceof URL
-        ? module.request(a, options, callback)
-        : module.request(options, callback);
+        ? module.request(a, options, cb)
+        : module.request(options, cb);
     const state = currentState();
     if (!state?.active) {
       throw new SphyrConfigError(
@@ -177,17 +187,17 @@ export function wrapHttp(module: typeof http): WrappedHttp {
         'wrapHttp(): call autoInstrument() first (or start node with --import @sphyr/sdk/register)',
       );
     }
-    const url = targetUrl(module, a, options);
+    const url = requestTarget(
+      (module.globalAgent as { protocol?: string }).protocol ?? 'http:',
+      typeof a === 'string' || a instanceof URL ? a : options,
+    );
     const route = routeFor(state, url);
-    if (route === 'direct') return direct();
+    if (route === 'direct') return direct(callback);
     if (route === 'refuse')
       throw new SphyrPolicyError('scheme_not_allowed', `${url.protocol} requests are not sent`);
-    const relayed = new RelayedRequest(
-      state,
-      url,
-      (options.method ?? 'GET').toUpperCase(),
-      { ...(options.headers as OutgoingHttpHeaders) },
-      direct,
+    // Failing open, the relayed request sends itself direct and re-emits the response to `callback`.
+    const relayed = new RelayedRequest(state, url, (options.method ?? 'GET').toUpperCase(), options, () =>
+      direct(),
     );
     if (callback) relayed.once('response', callback);
     return relayed as unknown as ClientRequest;

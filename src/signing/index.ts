@@ -6,7 +6,13 @@ export {
   EMPTY_CONTENT_DIGEST,
   parseContentDigest,
 } from './content-digest.js';
-export { MemoryNonceStore, type MemoryNonceStoreOptions, type NonceStore, nonceKey } from './nonce-store.js';
+export {
+  MemoryNonceStore,
+  type MemoryNonceStoreOptions,
+  type NonceSetOptions,
+  type NonceStore,
+  nonceKey,
+} from './nonce-store.js';
 export { type ParsedSignature, parseSignatureHeaders } from './parse.js';
 export * from './profile.js';
 export {
@@ -22,5 +28,10 @@ export {
   type SignatureParams,
   serializeSignatureParams,
 } from './signature-base.js';
-export { type VerifiedRequest, type VerifySignedRequestInput, verifySignedRequest } from './verify.js';
-export { checkWindow } from './window.js';
+export {
+  checkBodyDigest,
+  type VerifiedRequest,
+  type VerifySignedRequestInput,
+  verifySignedRequest,
+} from './verify.js';
+export { checkWindow, lastAcceptableSecond } from './window.js';

@@ -1,15 +1,23 @@
 /**
- * @module Replay protection: a set-if-absent store of used `keyid:nonce` pairs with a TTL. The
- * gateway writes to it only after the HMAC checked out, so unauthenticated traffic cannot fill it.
+ * @module Replay protection: a set-if-absent store of used `keyid:nonce` pairs, each kept for its
+ * own TTL. The verifier writes to it only after the HMAC checked out, so unauthenticated traffic
+ * cannot fill it, and gives each nonce a TTL that lasts until its signature can no longer be
+ * accepted (window.ts `lastAcceptableSecond`), so no replay outlives its nonce.
  */
 
-/** Backend for used nonces (memory here; a shared store such as Redis `SET NX EX` when scaled out). */
+/** Options for one `setIfAbsent`. */
+export interface NonceSetOptions {
+  /** How long to keep the key, in milliseconds (Redis: `SET key 1 NX PX ttlMs`). */
+  ttlMs: number;
+}
+
+/** Backend for used nonces (memory here; a shared store such as Redis `SET NX PX` when scaled out). */
 export interface NonceStore {
   /**
-   * Records `key` for `ttlSeconds` if it is not already recorded (or has expired).
+   * Records `key` for `options.ttlMs` if it is not already recorded (or has expired).
    * Resolves `true` when it was recorded now, `false` when it was already present (a replay).
    */
-  setIfAbsent(key: string, ttlSeconds: number): Promise<boolean>;
+  setIfAbsent(key: string, options: NonceSetOptions): Promise<boolean>;
 }
 
 /** The nonce-store key for a signature: key ids cannot contain `:`, so this is unambiguous. */
@@ -28,10 +36,10 @@ const SWEEP_PER_CALL = 64;
 
 /**
  * In-process `NonceStore`. Entries live in a `Map` in insertion order; each call removes expired
- * entries from the oldest end (at most 64), so memory stays bounded by what was inserted within the
- * TTL, every entry is removed at most once (O(1) amortised), and no timer keeps the process alive.
- * With one TTL for everything (the gateway uses 360 s) insertion order is expiry order; with mixed
- * TTLs an expired entry may wait behind a longer-lived one, bounding memory by the longest TTL.
+ * entries from the oldest end (at most 64), so every entry is removed at most once (O(1) amortised)
+ * and no timer keeps the process alive. TTLs differ per signature, so an expired entry may wait
+ * behind a longer-lived one: memory is bounded by what was inserted within the longest TTL (the
+ * verifier's are at most 363 s). Expiry uses the same clock as the verifier's window.
  */
 export class MemoryNonceStore implements NonceStore {
   readonly #now: () => number;
@@ -47,7 +55,7 @@ export class MemoryNonceStore implements NonceStore {
     return this.#entries.size;
   }
 
-  setIfAbsent(key: string, ttlSeconds: number): Promise<boolean> {
+  setIfAbsent(key: string, options: NonceSetOptions): Promise<boolean> {
     const now = this.#now();
     this.#sweep(now);
     const expiresAt = this.#entries.get(key);
@@ -56,7 +64,7 @@ export class MemoryNonceStore implements NonceStore {
       // Expired but not yet swept: delete first so the re-insert moves it to the young end.
       this.#entries.delete(key);
     }
-    this.#entries.set(key, now + ttlSeconds * 1000);
+    this.#entries.set(key, now + options.ttlMs);
     return Promise.resolve(true);
   }
 

@@ -52,10 +52,12 @@ export const MAX_LIFETIME_SECONDS = 300;
 /** Lifetime the signer uses (`expires = created + 60`). */
 export const SIGN_LIFETIME_SECONDS = 60;
 /**
- * How long a used nonce is remembered. A signature is acceptable at most until
- * `expires ≤ created + 300 ≤ (now + 60) + 300`, so 360 s from first use covers its whole life.
+ * How long a used nonce is kept past the last moment its signature can be accepted (see
+ * `lastAcceptableSecond` in window.ts, which gives each nonce its own TTL): covers the rounding of
+ * the gateway's clock to whole seconds and a shared store's round trip. Every nonce is therefore
+ * kept at most `MAX_FUTURE_SECONDS + MAX_LIFETIME_SECONDS` s + 1 s + this margin.
  */
-export const NONCE_TTL_SECONDS = MAX_FUTURE_SECONDS + MAX_LIFETIME_SECONDS;
+export const NONCE_MARGIN_MS = 2_000;
 
 /** Longest `Signature`/`Signature-Input`/`Content-Digest` value parsed; ours are ~300 chars. */
 export const MAX_HEADER_LENGTH = 4096;

@@ -1,17 +1,24 @@
 /**
- * @module The gateway's verification of a `sphyr-req-v1` request, in the order DESIGN §3.2 fixes:
- * parse → exact component list → window → key lookup → digest → HMAC (constant time) → nonce.
- * Cheap, key-independent checks run first; the nonce store is written only after a valid HMAC.
+ * @module The gateway's verification of a `sphyr-req-v1` request, in this order:
+ * parse → exact component list → window → `Content-Digest` header → key lookup → HMAC over the
+ * signature base, which includes that header's value (constant time) → nonce. The body is not read
+ * here at all: the HMAC covers the claimed digest, so the signature can hold or fail before one body
+ * byte is read, and the caller reads the body only for a request whose signature held, then checks
+ * it against the signed digest with `checkBodyDigest`.
+ *
+ * The nonce is spent before the body is checked. A signed request whose body then fails the digest
+ * has burnt its nonce; only the key holder can make such a request, and spending the nonce first
+ * means a captured request cannot make the gateway read its body twice.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { SphyrAuthError } from '../errors.js';
 import { parseContentDigest } from './content-digest.js';
 import { type NonceStore, nonceKey } from './nonce-store.js';
 import { parseSignatureHeaders } from './parse.js';
-import { COVERED_COMPONENTS, LABEL, NONCE_TTL_SECONDS, type SignedCallKind } from './profile.js';
+import { COVERED_COMPONENTS, LABEL, NONCE_MARGIN_MS, type SignedCallKind } from './profile.js';
 import { computeSignature } from './sign.js';
 import { buildSignatureBase, type RequestFacts, type SignatureParams } from './signature-base.js';
-import { checkWindow } from './window.js';
+import { checkWindow, lastAcceptableSecond } from './window.js';
 
 /** What the gateway knows about the request it received. */
 export interface VerifySignedRequestInput {
@@ -20,30 +27,31 @@ export interface VerifySignedRequestInput {
   facts: Omit<RequestFacts, 'contentDigest'> & { contentDigest: string | undefined };
   signatureInput?: string;
   signature?: string;
-  /** Gateway time in seconds since the epoch. */
+  /** Gateway time in seconds since the epoch, on the same clock as `nonceStore`. */
   nowSeconds: number;
   /** Raw HMAC key for a key id; throws its own `SphyrAuthError` (`unknown_key`, `key_revoked`…). */
   lookupKey(keyId: string): Promise<Uint8Array>;
-  /** `Content-Digest` value computed over the body bytes actually received. */
-  computeBodyDigest(): Promise<string>;
   nonceStore: NonceStore;
 }
 
-/** A request whose signature verified. */
+/** A request whose signature verified; its body is still to be checked with `checkBodyDigest`. */
 export interface VerifiedRequest {
   keyId: string;
   params: SignatureParams;
   /** The verified `Signature` member, `sig=:<base64>:`, re-serialized; fit for logging. */
   signature: string;
+  /** The body's SHA-256 as the signed `Content-Digest` states it. */
+  bodySha256: Buffer;
 }
 
 const SHA256 = 'sha-256';
 
 /**
- * Verifies a signed gateway request. Throws `SphyrAuthError` with code `missing_signature`,
- * `malformed_signature`, `bad_signature` (wrong component list, missing component, HMAC mismatch),
- * `clock_skew` (with `serverTime`), `missing_digest`, `bad_digest` or `replay`; errors from
- * `lookupKey`/`computeBodyDigest` propagate unchanged.
+ * Verifies the signature of a gateway request, without its body. Throws `SphyrAuthError` with code
+ * `missing_signature`, `malformed_signature`, `bad_signature` (wrong component list, missing
+ * component, HMAC mismatch), `clock_skew` (with `serverTime`), `missing_digest`, `bad_digest` (a
+ * `Content-Digest` without a usable `sha-256` member) or `replay`; errors from `lookupKey` propagate
+ * unchanged.
  */
 export async function verifySignedRequest(input: VerifySignedRequestInput): Promise<VerifiedRequest> {
   const parsed = parseSignatureHeaders(input.signatureInput, input.signature);
@@ -57,9 +65,8 @@ export async function verifySignedRequest(input: VerifySignedRequestInput): Prom
     );
   }
 
-  checkWindow(parsed.params, input.nowSeconds);
-
-  const key = await input.lookupKey(parsed.params.keyid);
+  const nowSeconds = Math.floor(input.nowSeconds);
+  checkWindow(parsed.params, nowSeconds);
 
   const digestHeader = input.facts.contentDigest?.trim();
   if (digestHeader === undefined || digestHeader === '') {
@@ -67,11 +74,8 @@ export async function verifySignedRequest(input: VerifySignedRequestInput): Prom
   }
   const claimed = parseContentDigest(digestHeader).get(SHA256);
   if (claimed === undefined) throw new SphyrAuthError('bad_digest', `Content-Digest has no ${SHA256} member`);
-  const actual = parseContentDigest(await input.computeBodyDigest()).get(SHA256);
-  // The body is not secret, so a plain comparison is fine here.
-  if (actual === undefined || !claimed.equals(actual)) {
-    throw new SphyrAuthError('bad_digest', 'Content-Digest does not match the body received');
-  }
+
+  const key = await input.lookupKey(parsed.params.keyid);
 
   const base = buildSignatureBase(input.kind, { ...input.facts, contentDigest: digestHeader }, parsed.params);
   const mac = computeSignature(key, base);
@@ -80,8 +84,11 @@ export async function verifySignedRequest(input: VerifySignedRequestInput): Prom
     throw new SphyrAuthError('bad_signature', 'signature does not match the request');
   }
 
+  // Keep the nonce for as long as the window could accept this signature (whole seconds, so up to
+  // the end of its last second), whatever its own created/expires, plus a margin.
+  const ttlMs = (lastAcceptableSecond(parsed.params) + 1 - nowSeconds) * 1000 + NONCE_MARGIN_MS;
   const nonce = nonceKey(parsed.params.keyid, parsed.params.nonce);
-  if (!(await input.nonceStore.setIfAbsent(nonce, NONCE_TTL_SECONDS))) {
+  if (!(await input.nonceStore.setIfAbsent(nonce, { ttlMs }))) {
     throw new SphyrAuthError('replay', 'this signature was already used');
   }
 
@@ -89,5 +96,20 @@ export async function verifySignedRequest(input: VerifySignedRequestInput): Prom
     keyId: parsed.params.keyid,
     params: parsed.params,
     signature: `${LABEL}=:${parsed.signature.toString('base64')}:`,
+    bodySha256: claimed,
   };
+}
+
+/**
+ * Checks the SHA-256 of the body bytes actually received against the signed `Content-Digest`;
+ * throws `SphyrAuthError('bad_digest')` when they differ.
+ */
+export function checkBodyDigest(
+  verified: Pick<VerifiedRequest, 'bodySha256'>,
+  receivedSha256: Uint8Array,
+): void {
+  // The body is not secret, so a plain comparison is fine here.
+  if (!verified.bodySha256.equals(receivedSha256)) {
+    throw new SphyrAuthError('bad_digest', 'Content-Digest does not match the body received');
+  }
 }

@@ -8,6 +8,9 @@
  * exactly that client unable to recover. A lifetime outside 1..300 s is a signer bug rather than a
  * clock, but DESIGN states the window as one rule and one wasted retry is harmless, so it shares the
  * code. The message always says which bound failed.
+ *
+ * `lastAcceptableSecond` solves the same rules for the latest gateway time that still accepts a
+ * signature; the nonce store keeps each nonce until then, so a replay can never outlive its nonce.
  */
 import { SphyrAuthError } from '../errors.js';
 import { MAX_FUTURE_SECONDS, MAX_LIFETIME_SECONDS, MAX_PAST_SECONDS } from './profile.js';
@@ -35,4 +38,13 @@ export function checkWindow(params: Pick<SignatureParams, 'created' | 'expires'>
   if (created > now + MAX_FUTURE_SECONDS)
     fail(`created ${created} is more than ${MAX_FUTURE_SECONDS} s in the future`);
   if (now > expires) fail(`signature expired at ${expires}`);
+}
+
+/**
+ * The last whole second of gateway time at which `checkWindow` accepts `params`: it needs
+ * `now ≤ expires` and `now ≤ created + 300`; the other bounds only ever fail earlier. Derived from
+ * the window's own constants so a change to the window moves the nonce lifetime with it.
+ */
+export function lastAcceptableSecond(params: Pick<SignatureParams, 'created' | 'expires'>): number {
+  return Math.min(params.expires, params.created + MAX_PAST_SECONDS);
 }

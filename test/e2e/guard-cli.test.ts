@@ -25,7 +25,7 @@ import { CLIENTS } from '../../clients/index.js';
 import { type CliResult, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/gateway.js';
 
-const SPHYR_MCP = path.join(ROOT, 'bin', 'sphyr-mcp.js');
+const SPHYR_MCP = path.join(ROOT, 'packages', 'sdk', 'bin', 'sphyr-mcp.js');
 const NPX_ARGS = ['-y', '-p', '@sphyr/sdk', 'sphyr-mcp'];
 /** Variables that move config files or carry a credential: blank, so the host's never leak in. */
 const CLEAN_ENV: Record<string, string> = {

@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { unifiedDiff } from '../../src/guard/unified-diff.js';
+import { tempDir } from '../helpers/temp.js';
 
 describe('unifiedDiff', () => {
   it('shows an added entry with three lines of context', () => {
@@ -17,7 +17,7 @@ describe('unifiedDiff', () => {
   });
 
   it('is a patch that GNU patch applies to give the new text, for generated edits', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'sphyr-diff-'));
+    const dir = await tempDir('sphyr-diff-');
     const line = fc.constantFrom('a', 'b', 'c', '{', '}', '  "x": 1,', '', '// note');
     await fc.assert(
       fc.asyncProperty(

@@ -1,18 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { GatewayClient } from '../../src/client/gateway-client.js';
 import { type Credential, generateCredential } from '../../src/config/credential.js';
 import { newKeyId } from '../../src/gateway/ids.js';
 import { type GatewayOptions, type RunningGateway, startGateway } from '../../src/gateway/server.js';
 import { type Policy, parsePolicy } from '../../src/policy/index.js';
+import { tempDir } from './temp.js';
 
 /** Reaches only the loopback test target; never real by default (DESIGN: only via unsafeAllowRanges). */
 export const LOOPBACK_TEST_POLICY = '{"unsafeAllowRanges": ["127.0.0.0/8"]}';
 
-export async function tempDir(prefix = 'sphyr-test-'): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), prefix));
-}
+export { tempDir } from './temp.js';
 
 export interface TestGateway {
   gateway: RunningGateway;

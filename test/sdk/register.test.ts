@@ -8,7 +8,7 @@ import { startTestGateway, type TestGateway, tempDir } from '../helpers/gateway.
 import { startTarget, type TargetServer } from '../helpers/target-server.js';
 
 const run = promisify(execFile);
-const REGISTER = pathToFileURL(path.join(ROOT, 'dist', 'src', 'sdk', 'register.js')).href;
+const REGISTER = pathToFileURL(path.join(ROOT, 'packages', 'sdk', 'dist', 'register.js')).href;
 
 let gw: TestGateway;
 let target: TargetServer;

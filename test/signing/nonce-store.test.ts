@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryNonceStore, NONCE_TTL_SECONDS, nonceKey } from '../../src/signing/index.js';
+import { MemoryNonceStore, nonceKey } from '../../src/signing/index.js';
+
+const TTL = { ttlMs: 360_000 };
 
 function fakeClock(start = 1_767_225_600_000) {
   let now = start;
@@ -16,34 +18,32 @@ describe('MemoryNonceStore', () => {
     const store = new MemoryNonceStore();
     const key = nonceKey('key_1', 'AAAAAAAAAAAAAAAAAAAAAA');
     expect(key).toBe('key_1:AAAAAAAAAAAAAAAAAAAAAA');
-    expect(await store.setIfAbsent(key, NONCE_TTL_SECONDS)).toBe(true);
-    expect(await store.setIfAbsent(key, NONCE_TTL_SECONDS)).toBe(false);
-    expect(await store.setIfAbsent(nonceKey('key_2', 'AAAAAAAAAAAAAAAAAAAAAA'), NONCE_TTL_SECONDS)).toBe(
-      true,
-    );
+    expect(await store.setIfAbsent(key, TTL)).toBe(true);
+    expect(await store.setIfAbsent(key, TTL)).toBe(false);
+    expect(await store.setIfAbsent(nonceKey('key_2', 'AAAAAAAAAAAAAAAAAAAAAA'), TTL)).toBe(true);
   });
 
   it('forgets a key after its TTL, not before', async () => {
     const clock = fakeClock();
     const store = new MemoryNonceStore({ now: clock.now });
-    expect(await store.setIfAbsent('k:n', 360)).toBe(true);
+    expect(await store.setIfAbsent('k:n', TTL)).toBe(true);
     clock.advance(359_999);
-    expect(await store.setIfAbsent('k:n', 360)).toBe(false);
+    expect(await store.setIfAbsent('k:n', TTL)).toBe(false);
     clock.advance(1);
-    expect(await store.setIfAbsent('k:n', 360)).toBe(true);
+    expect(await store.setIfAbsent('k:n', TTL)).toBe(true);
     // Re-recorded with a fresh TTL.
     clock.advance(359_999);
-    expect(await store.setIfAbsent('k:n', 360)).toBe(false);
+    expect(await store.setIfAbsent('k:n', TTL)).toBe(false);
   });
 
   it('an expired entry behind a live one is still treated as absent', async () => {
     const clock = fakeClock();
     const store = new MemoryNonceStore({ now: clock.now });
-    await store.setIfAbsent('long', 1000);
-    await store.setIfAbsent('short', 1);
+    await store.setIfAbsent('long', { ttlMs: 1_000_000 });
+    await store.setIfAbsent('short', { ttlMs: 1000 });
     clock.advance(2000);
     // The sweep stops at the live head, but the lookup checks the expiry itself.
-    expect(await store.setIfAbsent('short', 1)).toBe(true);
+    expect(await store.setIfAbsent('short', { ttlMs: 1000 })).toBe(true);
   });
 
   it('sweeping keeps the size bounded by the insertion rate × TTL', async () => {
@@ -53,7 +53,7 @@ describe('MemoryNonceStore', () => {
     let max = 0;
     // 100 inserts per second for 60 s: at most ~ttl × 100 live entries at any time.
     for (let i = 0; i < 6000; i++) {
-      await store.setIfAbsent(`k:${i}`, ttl);
+      await store.setIfAbsent(`k:${i}`, { ttlMs: ttl * 1000 });
       clock.advance(10);
       max = Math.max(max, store.size);
     }
@@ -64,11 +64,11 @@ describe('MemoryNonceStore', () => {
   it('drains a large expired backlog within a bounded number of calls', async () => {
     const clock = fakeClock();
     const store = new MemoryNonceStore({ now: clock.now });
-    for (let i = 0; i < 1000; i++) await store.setIfAbsent(`old:${i}`, 1);
+    for (let i = 0; i < 1000; i++) await store.setIfAbsent(`old:${i}`, { ttlMs: 1000 });
     expect(store.size).toBe(1000);
     clock.advance(5000);
     // Each call removes at most 64 expired entries, so 1000 go within 16 calls.
-    for (let i = 0; i < 16; i++) await store.setIfAbsent(`new:${i}`, 360);
+    for (let i = 0; i < 16; i++) await store.setIfAbsent(`new:${i}`, TTL);
     expect(store.size).toBe(16);
   });
 });

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   buildSignatureBase,
+  checkBodyDigest,
   contentDigest,
   EMPTY_CONTENT_DIGEST,
   MemoryNonceStore,
@@ -100,13 +102,15 @@ describe('DESIGN §3.2 test vector', () => {
       signature: SIGNATURE,
       nowSeconds: 1767225610,
       lookupKey: async () => key,
-      computeBodyDigest: async () => contentDigest(BODY),
-      nonceStore: new MemoryNonceStore(),
+      nonceStore: new MemoryNonceStore({ now: () => 1767225610_000 }),
     });
     expect(result).toEqual({
       keyId: 'key_live_7Qm2',
       params: signRequest(signInput).params,
       signature: SIGNATURE,
+      bodySha256: createHash('sha256').update(BODY).digest(),
     });
+    // …and the body it was signed over passes the digest check.
+    expect(() => checkBodyDigest(result, createHash('sha256').update(BODY).digest())).not.toThrow();
   });
 });

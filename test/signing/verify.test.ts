@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { SphyrAuthError } from '../../src/errors.js';
 import {
   COVERED_COMPONENTS,
+  checkBodyDigest,
   contentDigest,
   createContentDigester,
   EMPTY_CONTENT_DIGEST,
@@ -48,7 +50,15 @@ interface Setup {
   lookupKey?: (keyId: string) => Promise<Uint8Array>;
 }
 
-function setup(options: Setup = {}): { input: VerifySignedRequestInput; store: MemoryNonceStore } {
+function sha256(body: string): Buffer {
+  return createHash('sha256').update(body).digest();
+}
+
+function setup(options: Setup = {}): {
+  input: VerifySignedRequestInput;
+  store: MemoryNonceStore;
+  receivedBody: string;
+} {
   const kind = options.kind ?? 'relay';
   const body = options.body ?? BODY;
   const facts = { ...factsFor(kind, body), ...options.signFacts };
@@ -73,10 +83,9 @@ function setup(options: Setup = {}): { input: VerifySignedRequestInput; store: M
         if (keyId !== KEY_ID) throw new SphyrAuthError('unknown_key', 'no such key');
         return KEY;
       }),
-    computeBodyDigest: async () => contentDigest(options.receivedBody ?? body),
     nonceStore: store,
   };
-  return { input, store };
+  return { input, store, receivedBody: options.receivedBody ?? body };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -89,9 +98,14 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   throw new Error('expected a rejection');
 }
 
+/** The gateway's whole check: the signature, then (only if it held) the body against its digest. */
+async function verifyWithBody(input: VerifySignedRequestInput, receivedBody: string): Promise<void> {
+  checkBodyDigest(await verifySignedRequest(input), sha256(receivedBody));
+}
+
 async function expectCode(options: Setup, code: string): Promise<MemoryNonceStore> {
-  const { input, store } = setup(options);
-  expect(await codeOf(verifySignedRequest(input))).toBe(code);
+  const { input, store, receivedBody } = setup(options);
+  expect(await codeOf(verifyWithBody(input, receivedBody))).toBe(code);
   return store;
 }
 
@@ -271,7 +285,7 @@ describe('verifySignedRequest: replay', () => {
 
   it('the same nonce under another key id is not a replay', async () => {
     const store = new MemoryNonceStore();
-    await store.setIfAbsent('other_key:AAAAAAAAAAAAAAAAAAAAAA', 360);
+    await store.setIfAbsent('other_key:AAAAAAAAAAAAAAAAAAAAAA', { ttlMs: 360_000 });
     const signed = signRequest({
       kind: 'relay',
       facts: factsFor('relay'),
@@ -293,9 +307,10 @@ describe('verifySignedRequest: digest', () => {
     await expectCode({ receivedFacts: { contentDigest: '  ' } }, 'missing_digest');
   });
 
-  it('body changed in transit → bad_digest', async () => {
+  it('body changed in transit → bad_digest, after the signature held (its nonce is spent)', async () => {
     const store = await expectCode({ receivedBody: '{"model":"y","input":"hi"}' }, 'bad_digest');
-    expect(store.size).toBe(0);
+    // Chosen: the nonce is spent before the body is read; only the key holder can sign such a request.
+    expect(store.size).toBe(1);
   });
 
   it('Content-Digest without sha-256 → bad_digest', async () => {
@@ -307,21 +322,47 @@ describe('verifySignedRequest: digest', () => {
     await expectCode({ receivedFacts: { contentDigest: 'sha-256=:not base64!:' } }, 'bad_digest');
   });
 
-  it('the body digest is computed only after the key lookup', async () => {
+  it('returns the signed digest, which checkBodyDigest holds the received body to', async () => {
     const { input } = setup();
-    const order: string[] = [];
+    const verified = await verifySignedRequest(input);
+    expect(verified.bodySha256).toEqual(sha256(BODY));
+    expect(() => checkBodyDigest(verified, sha256(BODY))).not.toThrow();
+    expect(() => checkBodyDigest(verified, sha256(`${BODY} `))).toThrow(
+      expect.objectContaining({ code: 'bad_digest' }),
+    );
+  });
+
+  it('a Content-Digest without sha-256 is refused before the key is looked up', async () => {
+    const lookupKey = vi.fn(async () => KEY);
+    await expectCode({ receivedFacts: { contentDigest: 'sha-512=:AAAA:' }, lookupKey }, 'bad_digest');
+    expect(lookupKey).not.toHaveBeenCalled();
+  });
+
+  it('keeps the nonce for the whole life of its signature, and no longer', async () => {
+    // Signed 60 s ahead with a 300 s lifetime: acceptable until the end of second NOW + 360.
+    let nowMs = NOW * 1000;
+    const store = new MemoryNonceStore({ now: () => nowMs });
+    const signed = signRequest({
+      kind: 'relay',
+      facts: factsFor('relay'),
+      keyId: KEY_ID,
+      key: KEY,
+      nowSeconds: NOW + 60,
+      lifetimeSeconds: 300,
+      nonce: 'BBBBBBBBBBBBBBBBBBBBBB',
+    });
+    const { input } = setup({ nonceStore: store });
     await verifySignedRequest({
       ...input,
-      lookupKey: async () => {
-        order.push('key');
-        return KEY;
-      },
-      computeBodyDigest: async () => {
-        order.push('body');
-        return contentDigest(BODY);
-      },
+      signatureInput: signed.signatureInput,
+      signature: signed.signature,
     });
-    expect(order).toEqual(['key', 'body']);
+    const probe = (ms: number) => {
+      nowMs = ms;
+      return store.setIfAbsent(`${KEY_ID}:BBBBBBBBBBBBBBBBBBBBBB`, { ttlMs: 1 });
+    };
+    expect(await probe((NOW + 361) * 1000 + 1999)).toBe(false);
+    expect(await probe((NOW + 361) * 1000 + 2000)).toBe(true);
   });
 });
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { defaultDataDir } from '../../config/paths.js';
 import { SphyrConfigError } from '../../errors.js';
 import { parseCidr } from '../../policy/address.js';
+import { loadGatewayPackage } from '../gateway-package.js';
 import type { CliIo } from '../io.js';
 import { parseCount, parsePort } from './options.js';
 
@@ -87,8 +88,7 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
       const handler = (signal: NodeJS.Signals) => onSignal(signal);
       process.once('SIGTERM', handler);
       process.once('SIGINT', handler);
-      const { startGateway } = await import('../../gateway/server.js');
-      const { DEFAULT_POLICY, loadPolicyFile } = await import('../../policy/index.js');
+      const { startGateway, DEFAULT_POLICY, loadPolicyFile } = await loadGatewayPackage();
       try {
         const policy = opts.policy ? await loadPolicyFile(opts.policy) : DEFAULT_POLICY;
         const dataDir = opts.dataDir ?? (await defaultDataDir(io.env));
@@ -129,6 +129,7 @@ export function registerGateway(program: Command, io: CliIo, wait: (p: Promise<v
         });
         if (signalled) onSignal(signalled);
         io.err(`sphyr gateway listening on ${running.url} (data dir ${dataDir}, policy mode ${policy.mode})`);
+        io.err(`sphyr gateway: accepts signed requests for ${running.authorities.join(', ')}`);
         io.out(running.url);
         wait(stopped);
       } catch (error) {

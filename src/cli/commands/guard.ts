@@ -67,7 +67,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .option('--wrap-existing', 'run your other stdio MCP servers through sphyr-mcp too')
     .action(async (opts: InitOptions) => {
       const h = await host(io);
-      const { sphyrLaunch } = await import('../../guard/launch.js');
+      const { inNpxCache, installedScript, sphyrLaunch } = await import('../../guard/launch.js');
       const { planInitAll, applyPlans } = await import('../../guard/run.js');
       const { changed } = await import('../../guard/plan.js');
       const { unifiedDiff } = await import('../../guard/unified-diff.js');
@@ -84,7 +84,16 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
         env = { SPHYR_CREDENTIAL: settings.credential.reveal() };
         if (settings.gatewayUrl) env.SPHYR_GATEWAY_URL = settings.gatewayUrl;
       }
-      const launch = sphyrLaunch({ platform: h.platform, npx: opts.npx, env });
+      let npx = Boolean(opts.npx);
+      if (!npx && inNpxCache(installedScript())) {
+        // `npx @sphyr/cli guard init`: a path into npx's cache would break when that cache is cleaned.
+        npx = true;
+        io.err(
+          'sphyr guard: running from npx, so entries start sphyr-mcp with `npx -y -p @sphyr/sdk sphyr-mcp` ' +
+            '(install @sphyr/cli and @sphyr/sdk to have them run node on the installed file instead)',
+        );
+      }
+      const launch = sphyrLaunch({ platform: h.platform, npx, env });
       const plans = await planInitAll(
         h,
         { clients: opts.client ?? [], project: opts.project },

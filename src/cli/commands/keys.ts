@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { generateCredential } from '../../config/credential.js';
 import { defaultDataDir } from '../../config/paths.js';
 import { SphyrConfigError } from '../../errors.js';
-import { newKeyId } from '../../gateway/ids.js';
 import type { SqliteStore } from '../../gateway/store/sqlite-store.js';
+import { loadGatewayPackage } from '../gateway-package.js';
 import type { CliIo } from '../io.js';
 
 interface DirOption {
@@ -11,7 +11,7 @@ interface DirOption {
 }
 
 async function withStore<T>(io: CliIo, opts: DirOption, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
-  const { SqliteStore } = await import('../../gateway/store/sqlite-store.js');
+  const { SqliteStore } = await loadGatewayPackage();
   const store = await SqliteStore.open(opts.dataDir ?? (await defaultDataDir(io.env)), {
     warn: (m) => io.err(`sphyr: ${m}`),
   });
@@ -36,7 +36,7 @@ export function registerKeys(program: Command, io: CliIo): void {
         throw new SphyrConfigError('bad_name', '--name must be 1 to 200 characters');
       }
       await withStore(io, opts, async (store) => {
-        const credential = generateCredential(newKeyId());
+        const credential = generateCredential((await loadGatewayPackage()).newKeyId());
         await store.createKey(credential.keyId, name, credential.secret, Date.now());
         io.err(
           `Created key ${credential.keyId} ("${name}"). The credential below is shown only now; keep it secret.`,

@@ -4,12 +4,13 @@ import { AGENT_ID_TEXT } from '../../gateway/ids.js';
 import type { SqliteStore } from '../../gateway/store/sqlite-store.js';
 import type { LogRecord, LogSearch } from '../../gateway/store/types.js';
 import { EXIT } from '../exit-codes.js';
+import { loadGatewayPackage } from '../gateway-package.js';
 import type { CliIo } from '../io.js';
 import { parseCount } from './options.js';
 
 /** Opened as found: a log from an older version is reported, not adopted (the gateway does that). */
 async function openStore(io: CliIo, dataDir: string): Promise<SqliteStore> {
-  const { SqliteStore } = await import('../../gateway/store/sqlite-store.js');
+  const { SqliteStore } = await loadGatewayPackage();
   return SqliteStore.open(dataDir, { warn: (m) => io.err(`sphyr: ${m}`) });
 }
 
