@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { defaultDataDir } from '../../config/paths.js';
-import { AGENT_ID_TEXT } from '../../gateway/ids.js';
 import type { SqliteStore } from '../../gateway/store/sqlite-store.js';
 import type { LogRecord, LogSearch } from '../../gateway/store/types.js';
 import { EXIT } from '../exit-codes.js';
@@ -66,6 +65,7 @@ export function registerLog(program: Command, io: CliIo, setExit: (code: number)
       try {
         const search: LogSearch = { limit: opts.lines };
         if (opts.agent !== undefined) {
+          const { AGENT_ID_TEXT } = await loadGatewayPackage();
           if (AGENT_ID_TEXT.test(opts.agent)) search.agentId = opts.agent;
           else search.agentName = opts.agent;
         }
