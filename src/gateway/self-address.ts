@@ -63,11 +63,7 @@ export function createSelfCheck(
   };
 }
 
-/** The public URL's authority (behind a reverse proxy it reaches us without being a local address). */
-export function selfAuthorities(ctx: { publicUrl: string }): string[] {
-  try {
-    return ctx.publicUrl ? [new URL(ctx.publicUrl).host] : [];
-  } catch {
-    return [];
-  }
+/** The public URL (behind a reverse proxy it reaches us without being a local address). */
+export function selfUrls(ctx: { publicUrl: string }): string[] {
+  return ctx.publicUrl ? [ctx.publicUrl] : [];
 }

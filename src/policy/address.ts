@@ -176,11 +176,11 @@ export function classifyAddress(ip: string, opts: { allowRanges?: readonly strin
   const written = judge(parsed.addr, parsed.zoned, allow);
   if (!written.public) return written;
   // Judge what the socket reaches too: opening an IPv6 spelling never opens the IPv4 behind it.
-  for (const reached of reachedAddresses(parsed.addr)) {
-    const verdict = judge(reached, false, allow);
-    if (!verdict.public) return verdict;
-  }
-  return written;
+  const refused = reachedAddresses(parsed.addr)
+    .map((reached) => judge(reached, false, allow))
+    .filter((verdict) => !verdict.public);
+  // Several candidates (local-use NAT64): name metadata if any of them is, it is what an alert needs.
+  return refused.find((v) => v.reason === 'ssrf_metadata') ?? refused[0] ?? written;
 }
 
 function judge(addr: IPv4 | IPv6, zoned: boolean, allow: readonly Cidr[]): AddressClass {
@@ -208,7 +208,8 @@ function v4(bytes: readonly number[], at: number, invert = false): IPv4 {
 /**
  * The addresses a connection to `addr` may reach other than `addr` as written: the unspecified
  * address reaches this host (Linux), an IPv4-mapped address is dialled as its IPv4 (dual-stack socket),
- * and the IPv4-embedding forms (SIIT, IPv4-compatible, NAT64 RFC 6052 /96, 6to4 RFC 3056, Teredo
+ * and the IPv4-embedding forms (SIIT, IPv4-compatible, NAT64 RFC 6052: /96 for the well-known prefix,
+ * every layout from /48 for the local-use 64:ff9b:1::/48, 6to4 RFC 3056, Teredo
  * RFC 4380 server and client) end at the IPv4 they carry when a translator or tunnel is on the path.
  */
 export function reachedAddresses(addr: IPv4 | IPv6): Array<IPv4 | IPv6> {
@@ -221,7 +222,12 @@ export function reachedAddresses(addr: IPv4 | IPv6): Array<IPv4 | IPv6> {
   if (zeros(0, 5) && word(5) === 0xffff) return [v4(b, 12)]; // ::ffff:a.b.c.d, mapped
   if (zeros(0, 4) && word(4) === 0xffff && word(5) === 0) return [v4(b, 12)]; // ::ffff:0:a.b.c.d, SIIT
   if (zeros(0, 6) && !(word(6) === 0 && word(7) <= 1)) return [v4(b, 12)]; // ::a.b.c.d, compatible
-  if (word(0) === 0x64 && word(1) === 0xff9b && (word(2) === 0 || word(2) === 1)) return [v4(b, 12)]; // NAT64
+  if (word(0) === 0x64 && word(1) === 0xff9b && word(2) === 0) return [v4(b, 12)]; // NAT64 well-known /96
+  if (word(0) === 0x64 && word(1) === 0xff9b && word(2) === 1) {
+    // Local-use NAT64 (RFC 8215) may use any RFC 6052 layout from /48 on: judge every candidate.
+    const octets = (at: number[]) => new ipaddr.IPv4(at.map((i) => b[i] ?? 0));
+    return [v4(b, 12), octets([9, 10, 11, 12]), octets([7, 9, 10, 11]), octets([6, 7, 9, 10])];
+  }
   if (word(0) === 0x2002) return [v4(b, 2)]; // 6to4
   if (word(0) === 0x2001 && word(1) === 0) return [v4(b, 4), v4(b, 12, true)]; // Teredo server, client
   return [];

@@ -17,8 +17,8 @@ export interface ScreenOptions {
    * asked for every answer before `unsafeAllowRanges` is consulted.
    */
   isSelf?(ip: string, port: number): boolean;
-  /** `host[:port]` authorities (as `URL.host` prints them) that name this gateway, e.g. its public URL's. */
-  selfAuthorities?: readonly string[];
+  /** URLs whose authority names this gateway (e.g. its public URL); compared by {@link authorityOf}. */
+  selfUrls?: readonly string[];
 }
 
 /** Reason codes {@link screenTarget} can return. */
@@ -75,6 +75,21 @@ function nameVerdict(hostname: string): { reason: ScreenReason } | { answers: st
   return undefined;
 }
 
+/**
+ * `host:port` as a connection sees it: WHATWG-lowercased host, one trailing dot dropped (the FQDN
+ * spelling of the same name), the scheme's default port written out. Undefined for a non-URL.
+ */
+export function authorityOf(url: string | URL): string | undefined {
+  try {
+    const u = typeof url === 'string' ? new URL(url) : url;
+    const host = u.hostname.endsWith('.') ? u.hostname.slice(0, -1) : u.hostname;
+    const port = u.port !== '' ? u.port : u.protocol === 'https:' ? '443' : '80';
+    return `${host}:${port}`;
+  } catch {
+    return undefined;
+  }
+}
+
 function block(reason: ScreenReason, addresses: string[] = [], url?: URL): ScreenResult {
   return url ? { verdict: 'block', reason, addresses, url } : { verdict: 'block', reason, addresses };
 }
@@ -109,7 +124,7 @@ export async function screenTarget(url: string, opts: ScreenOptions): Promise<Sc
     return block('invalid_allow_range', [], u);
   }
 
-  if (opts.selfAuthorities?.includes(u.host)) return block('ssrf_self', [], u);
+  if (opts.selfUrls?.some((self) => authorityOf(self) === authorityOf(u))) return block('ssrf_self', [], u);
   const hostname = u.hostname;
   let answers: unknown;
   // localhost: both loopback addresses are candidates; only those the policy opens are dialed.

@@ -18,6 +18,12 @@ export interface NonceStore {
    * Resolves `true` when it was recorded now, `false` when it was already present (a replay).
    */
   setIfAbsent(key: string, options: NonceSetOptions): Promise<boolean>;
+  /**
+   * The first second (epoch) from which this store remembers every nonce, for a store that forgets
+   * (memory: a restarted gateway starts empty). A signature created before it may have been used
+   * already, so the verifier refuses it; undefined for a store that outlives restarts.
+   */
+  readonly rememberedSinceSeconds?: number;
 }
 
 /** The nonce-store key for a signature: key ids cannot contain `:`, so this is unambiguous. */
@@ -28,6 +34,8 @@ export function nonceKey(keyId: string, nonce: string): string {
 export interface MemoryNonceStoreOptions {
   /** Clock in milliseconds since the epoch; injectable for tests. Defaults to `Date.now`. */
   now?: () => number;
+  /** See {@link NonceStore.rememberedSinceSeconds}; defaults to the second the store is made. */
+  rememberedSinceSeconds?: number;
 }
 
 // Bounds the work one call does after a long idle period; two or more per insert is enough for the
@@ -46,8 +54,11 @@ export class MemoryNonceStore implements NonceStore {
   /** key → expiry time in ms. */
   readonly #entries = new Map<string, number>();
 
+  readonly rememberedSinceSeconds: number;
+
   constructor(options: MemoryNonceStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.rememberedSinceSeconds = options.rememberedSinceSeconds ?? Math.floor(this.#now() / 1000);
   }
 
   /** Number of entries held, expired-but-not-yet-swept ones included. */

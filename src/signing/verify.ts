@@ -84,6 +84,17 @@ export async function verifySignedRequest(input: VerifySignedRequestInput): Prom
     throw new SphyrAuthError('bad_signature', 'signature does not match the request');
   }
 
+  // A store that forgot what came before its start (a restart) cannot tell a replay of an older
+  // signature: refuse it, as a clock problem the client cures by signing again (once).
+  const since = input.nonceStore.rememberedSinceSeconds;
+  if (since !== undefined && parsed.params.created < since) {
+    throw new SphyrAuthError(
+      'clock_skew',
+      `created ${parsed.params.created} is before this gateway started remembering nonces (${since}); sign again`,
+      { serverTime: nowSeconds * 1000 },
+    );
+  }
+
   // Keep the nonce for as long as the window could accept this signature (whole seconds, so up to
   // the end of its last second), whatever its own created/expires, plus a margin.
   const ttlMs = (lastAcceptableSecond(parsed.params) + 1 - nowSeconds) * 1000 + NONCE_MARGIN_MS;

@@ -50,17 +50,22 @@ describe('isSelf: what reaches this listener, in any spelling', () => {
 describe('the public URL names this gateway too', () => {
   it('a target on the public URL authority is ssrf_self before any lookup', async () => {
     const { screenTarget } = await import('../../src/policy/screen.js');
-    const { selfAuthorities } = await import('../../src/gateway/self-address.js');
+    const { selfUrls } = await import('../../src/gateway/self-address.js');
     let lookups = 0;
     const resolve = async () => {
       lookups++;
       return ['93.184.215.14'];
     };
-    const opts = { resolve, selfAuthorities: selfAuthorities({ publicUrl: 'https://gw.example.test' }) };
-    expect(await screenTarget('https://gw.example.test/v1/relay', opts)).toMatchObject({
-      reason: 'ssrf_self',
-    });
-    expect(await screenTarget('https://gw.example.test:443/', opts)).toMatchObject({ reason: 'ssrf_self' });
+    const opts = { resolve, selfUrls: selfUrls({ publicUrl: 'https://gw.example.test' }) };
+    // Issue 11 review F1: the trailing-dot and upper-case spellings of the same authority too.
+    for (const spelling of [
+      'https://gw.example.test/v1/relay',
+      'https://gw.example.test:443/',
+      'https://gw.example.test./healthz',
+      'https://GW.Example.TEST.:443/console/login',
+    ]) {
+      expect(await screenTarget(spelling, opts)).toMatchObject({ reason: 'ssrf_self' });
+    }
     expect(await screenTarget('https://gw.example.test:8443/', opts)).toMatchObject({ reason: 'allowed' });
     expect(lookups).toBe(1);
   });

@@ -24,6 +24,10 @@ describe('an IPv6 spelling is judged by the IPv4 address it reaches', () => {
     ['http://[64:ff9b::a9fe:a9fe]/', ['64:ff9b::/96'], 'ssrf_metadata'],
     ['http://[64:ff9b::a00:1]/', ['::/0'], 'ssrf_private'],
     ['http://[64:ff9b:1::a9fe:a9fe]/', ['64:ff9b:1::/48'], 'ssrf_metadata'],
+    // Local-use NAT64 at /64 (RFC 6052 §2.2: bits 72–103), embedding 169.254.170.2 (ECS metadata).
+    ['http://[64:ff9b:1:1:a9:feaa:200:0]/', ['::/0'], 'ssrf_metadata'],
+    // …and at /48 (bits 48–63, then 72–87), embedding 169.254.169.254.
+    ['http://[64:ff9b:1:a9fe:a9:fe00::]/', ['64:ff9b:1::/48'], 'ssrf_metadata'],
     ['http://[2002:a9fe:a9fe::1]/', ['2002::/16'], 'ssrf_metadata'],
     ['http://[2002:7f00:1::1]/', ['::/0'], 'ssrf_loopback'],
     // Teredo: server 65.54.227.120 (public), client ~3fff:fdd2 = 192.0.2.45 (documentation).

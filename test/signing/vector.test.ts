@@ -102,7 +102,7 @@ describe('DESIGN §3.2 test vector', () => {
       signature: SIGNATURE,
       nowSeconds: 1767225610,
       lookupKey: async () => key,
-      nonceStore: new MemoryNonceStore({ now: () => 1767225610_000 }),
+      nonceStore: new MemoryNonceStore({ now: () => 1767225610_000, rememberedSinceSeconds: 0 }),
     });
     expect(result).toEqual({
       keyId: 'key_live_7Qm2',

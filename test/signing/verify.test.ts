@@ -69,7 +69,9 @@ function setup(options: Setup = {}): {
     key: options.key ?? KEY,
     nowSeconds: options.signedAt ?? NOW,
   });
-  const store = options.nonceStore ?? new MemoryNonceStore({ now: () => NOW * 1000 });
+  // A store that has been running for a while: it remembers every nonce of the window.
+  const store =
+    options.nonceStore ?? new MemoryNonceStore({ now: () => NOW * 1000, rememberedSinceSeconds: 0 });
   const headers = { signatureInput: signed.signatureInput, signature: signed.signature, ...options.headers };
   const input: VerifySignedRequestInput = {
     kind,
@@ -284,7 +286,7 @@ describe('verifySignedRequest: replay', () => {
   });
 
   it('the same nonce under another key id is not a replay', async () => {
-    const store = new MemoryNonceStore();
+    const store = new MemoryNonceStore({ rememberedSinceSeconds: 0 });
     await store.setIfAbsent('other_key:AAAAAAAAAAAAAAAAAAAAAA', { ttlMs: 360_000 });
     const signed = signRequest({
       kind: 'relay',
@@ -523,5 +525,16 @@ describe('content digest helpers', () => {
     'x'.repeat(5000),
   ])('garbage %s → bad_digest', (header) => {
     expect(() => parseContentDigest(header)).toThrow(expect.objectContaining({ code: 'bad_digest' }));
+  });
+});
+
+describe('a store that forgot what came before it (a restarted gateway)', () => {
+  it('refuses a signature created before the store began, as clock_skew the client cures by signing again', async () => {
+    // Issue 11 review F2: a request captured before a restart replayed within its lifetime.
+    const store = new MemoryNonceStore({ now: () => NOW * 1000 });
+    const before = setup({ signedAt: NOW - 1, nonceStore: store });
+    expect(await codeOf(verifySignedRequest(before.input))).toBe('clock_skew');
+    const during = setup({ signedAt: NOW, nonceStore: store });
+    await expect(verifySignedRequest(during.input)).resolves.toBeDefined();
   });
 });

@@ -2,7 +2,7 @@ import { SphyrPolicyError, SphyrRequestError } from '../../errors.js';
 import { evaluatePolicy, requestEntropy, screenTarget } from '../../policy/index.js';
 import type { GatewayContext } from '../context.js';
 import { type LogDraft, redactQuery } from '../log-draft.js';
-import { selfAuthorities } from '../self-address.js';
+import { selfUrls } from '../self-address.js';
 
 export interface VettedTarget {
   url: URL;
@@ -54,7 +54,7 @@ export async function vetTarget(
     resolve: ctx.resolve,
     unsafeAllowRanges: ctx.policy.unsafeAllowRanges,
     isSelf: ctx.isSelf,
-    selfAuthorities: selfAuthorities(ctx),
+    selfUrls: selfUrls(ctx),
   });
   if (screen.verdict !== 'allow') {
     throw new SphyrPolicyError(screen.reason, `the target was blocked by SSRF screening (${screen.reason})`);

@@ -374,6 +374,15 @@ export class SqliteStore implements GatewayStore {
       );
     }
     const store = new SqliteStore(db, keys, dataDir, warn);
+    const foreign = options.adoptLog ? store.foreignSchema() : [];
+    if (foreign.length > 0) {
+      db.close();
+      throw new SphyrConfigError(
+        'foreign_schema',
+        `${file} holds ${foreign.join(', ')}, which the gateway never creates: someone altered it outside the gateway. ` +
+          'Inspect it, drop them (sqlite3 sphyr.db "DROP TRIGGER name"), then run: sphyr log verify',
+      );
+    }
     if (options.adoptLog) store.#warnOnMissingNewest();
     if ((created || options.adoptLog) && readWitness(store.#witnessFile) === undefined) store.#adoptLog();
     return store;
@@ -388,6 +397,26 @@ export class SqliteStore implements GatewayStore {
    * records deleted from the end stay a visible gap instead of being overwritten by new ones.
    * A bare head seq or anchor counts only in a log no version with MACs has written to.
    */
+  /** The newest record the file holds (its chain position), or the genesis. */
+  #committedHead(): { seq: number; hash: string } {
+    const last = this.#db.prepare('SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1').get() as
+      | { seq: number; hash: string }
+      | undefined;
+    return last ?? this.#readHead();
+  }
+
+  /**
+   * Schema objects sphyr.db holds that the gateway never creates: a trigger or view can make the
+   * gateway's own writes fail or lie selectively, so the gateway refuses to start with one and
+   * `log verify` reports it.
+   */
+  foreignSchema(): string[] {
+    const rows = this.#db
+      .prepare("SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view') ORDER BY name")
+      .all() as Array<{ type: string; name: string }>;
+    return rows.map((r) => `${r.type} ${JSON.stringify(r.name)}`);
+  }
+
   #readHead(): { seq: number; hash: string } {
     const last = this.#db.prepare('SELECT seq, hash FROM log ORDER BY seq DESC LIMIT 1').get() as
       | { seq: number; hash: string }
@@ -701,8 +730,20 @@ export class SqliteStore implements GatewayStore {
       const last = (batch.at(-1) as (typeof batch)[number]).record;
       this.#witness({ seq: last.seq, hash: last.hash, ts: Date.now() });
     } catch (error) {
-      // The chain in memory ran ahead of the file: re-read the head so later records chain correctly.
-      this.#head = this.#readHead();
+      // Their requests may have gone out already: leave these numbers unused, so `log verify` reports
+      // them missing, and chain the next record to the newest one the file holds. A write that fails
+      // on some records only (a trigger planted in sphyr.db) can hide nothing that way.
+      const first = (batch[0] as (typeof batch)[number]).record.seq;
+      const last = (batch.at(-1) as (typeof batch)[number]).record.seq;
+      const committed = this.#committedHead();
+      this.#head = { seq: last, hash: committed.hash };
+      this.#unwitnessed = undefined;
+      this.#writeWitness({ seq: last, hash: committed.hash, ts: Date.now() });
+      const foreign = this.foreignSchema();
+      this.#warn(
+        `could not write log record${first === last ? ` ${first}` : `s ${first}–${last}`} (${(error as Error).message}); ` +
+          `they will show as missing in sphyr log verify${foreign.length > 0 ? `. sphyr.db was altered outside the gateway: ${foreign.join(', ')}` : ''}`,
+      );
       for (const p of batch) p.reject(error);
       return;
     }
@@ -766,7 +807,8 @@ export class SqliteStore implements GatewayStore {
     // The witness first: it is written after the commit it names, so the snapshot read next is at
     // least as new. Then one read transaction, so a running gateway's appends cannot skew the view.
     const witness = readWitness(this.#witnessFile);
-    return this.#db.transaction(() =>
+    const foreign = this.foreignSchema();
+    const result = this.#db.transaction(() =>
       verifyLog({
         chainKey: this.#keys.logChain,
         metaKey: this.#keys.logMeta,
@@ -780,6 +822,18 @@ export class SqliteStore implements GatewayStore {
         })(this.#db.prepare('SELECT * FROM log ORDER BY seq').iterate() as Iterable<LogRow>),
       }),
     )();
+    if (foreign.length === 0) return result;
+    const problem = {
+      seq: null,
+      message: `sphyr.db holds ${foreign.join(', ')}, which the gateway never creates: it can make records fail to be written or read back altered`,
+    };
+    return {
+      ...result,
+      ok: false,
+      problems: [problem, ...result.problems],
+      brokenAt: result.brokenAt,
+      problem: result.problem ?? problem.message,
+    };
   }
 
   async purgeBefore(cutoff: number, now = Date.now()): Promise<number> {

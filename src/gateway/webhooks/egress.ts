@@ -10,7 +10,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { type ScreenResult, screenTarget } from '../../policy/index.js';
 import type { GatewayContext } from '../context.js';
-import { selfAuthorities } from '../self-address.js';
+import { selfUrls } from '../self-address.js';
 
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
@@ -41,7 +41,7 @@ export function screenWebhookUrl(ctx: GatewayContext, url: URL): Promise<ScreenR
     resolve: ctx.resolve,
     unsafeAllowRanges: ctx.policy.unsafeAllowRanges,
     isSelf: ctx.isSelf,
-    selfAuthorities: selfAuthorities(ctx),
+    selfUrls: selfUrls(ctx),
   });
 }
 
