@@ -83,6 +83,7 @@
  *   BENCH_PYTHON_CONCURRENCY  comma list for section python (default "1,8"; bench/python.mjs)
  *   BENCH_CONSOLE_N       log records for section console (default 1000000)
  *   BENCH_CONSOLE_RUNS    timed runs per console page (default 30)
+ *   BENCH_CONSOLE_SPAN_DAYS  days the console records are spread over (default 36; 1 = a busy day)
  *   BENCH_CLIENT          raw (default) or http: the load generator's transport
  *
  * Output: tables on stdout, and bench/results/latest.json + bench/results/latest.md.

@@ -49,6 +49,8 @@ export async function authenticate(
   readBody: () => Promise<BodySpool>,
   ip: string,
   noteKeyId: (keyId: string) => void,
+  /** Told who the caller is as soon as that is authenticated, so a refusal after it keeps it. */
+  noteCaller?: (caller: Caller) => void,
 ): Promise<Caller> {
   // The raw request target, not a URL re-parse: what the client signed is what arrived.
   const target = req.url ?? '/';
@@ -100,6 +102,7 @@ export async function authenticate(
     }
   }
 
+  noteCaller?.({ key, agent, signature: verified.signature });
   const limits = effectivePolicyForKey(ctx.policy, key.id).rateLimits;
   const checks: Array<[string, number, string]> = [];
   if (agent) checks.push([`agent:${agent.id}`, limits.perAgent, 'rate_limited_agent']);

@@ -19,6 +19,10 @@ export function newRequestId(now: number): string {
   return `req_${now.toString(36).padStart(9, '0')}${randomChunk(8).toString('base64url')}`;
 }
 
+/** What an agent id or a key id looks like, as opposed to a name a person gave it. */
+export const AGENT_ID_TEXT = /^agt_[A-Za-z0-9_-]{1,100}$/;
+export const KEY_ID_TEXT = /^key_[A-Za-z0-9_-]{1,100}$/;
+
 export function newAgentId(): string {
   return `agt_${randomBytes(16).toString('base64url')}`;
 }

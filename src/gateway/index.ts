@@ -4,7 +4,7 @@
  * The CLI loads it on demand (src/cli/gateway-package.ts), so the CLI and the SDK stay light.
  */
 export { DEFAULT_POLICY, loadPolicyFile, type Policy, parsePolicy } from '../policy/index.js';
-export { newKeyId } from './ids.js';
+export { AGENT_ID_TEXT, newKeyId } from './ids.js';
 export {
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -13,4 +13,4 @@ export {
   startGateway,
 } from './server.js';
 export { SqliteStore } from './store/sqlite-store.js';
-export type { LogRecord } from './store/types.js';
+export type { LogRecord, LogSearch } from './store/types.js';

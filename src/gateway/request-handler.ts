@@ -13,6 +13,7 @@ import { handleCheck } from './handlers/check.js';
 import { handleRecentEvents, handleToolEvent } from './handlers/events.js';
 import { HandledError, handleRelay } from './handlers/relay.js';
 import { handleRevokeSelf, handleWhoami } from './handlers/self.js';
+import { noteTarget } from './handlers/target.js';
 import { newRequestId } from './ids.js';
 import { type LogDraft, newDraft } from './log-draft.js';
 import { refusalFor, sendJson, sendRefusal } from './refusal.js';
@@ -36,6 +37,25 @@ function routeFor(method: string, path: string): Route | 'health' | undefined {
   if (path === '/v1/whoami' && method === 'GET') return { signed: 'register', kind: 'refusal' };
   if (path === '/v1/keys/self/revoke' && method === 'POST') return { signed: 'register', kind: 'refusal' };
   return undefined;
+}
+
+/**
+ * Once the signature holds, the record names the caller (and a relay's signed target), so a refusal
+ * after that (a rate limit, say) keeps them. Nothing unauthenticated is written as fact.
+ */
+function noteCaller(
+  ctx: GatewayContext,
+  req: IncomingMessage,
+  route: Route,
+  draft: LogDraft,
+  caller: Caller,
+) {
+  draft.agentId = caller.agent?.id ?? null;
+  draft.signature = caller.signature;
+  const target = req.headers['sphyr-target-uri'];
+  if (route.signed === 'relay' && typeof target === 'string' && URL.canParse(target)) {
+    noteTarget(new URL(target), draft, ctx);
+  }
 }
 
 /** `Content-Length` as a number, when the request declares one (Node has already validated it). */
@@ -83,7 +103,7 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
     const ip = clientIp(req, ctx.trustedProxies);
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (isWebPath(path)) {
+    if (isWebPath(path, method)) {
       await handleWeb(ctx, req, res, path);
       // Console and OAuth bodies are small and read before any answer: whatever is left unread is
       // discarded only up to a small budget, never read in full (an unauthenticated 300 MiB post).
@@ -138,11 +158,17 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
         );
       }
       await checkPreAuthLimit(ctx, ip);
-      const caller: Caller = await authenticate(ctx, req, route.signed, readBody, ip, (keyId) => {
-        draft.keyId = keyId.slice(0, 100);
-      });
-      draft.agentId = caller.agent?.id ?? null;
-      draft.signature = caller.signature;
+      const caller: Caller = await authenticate(
+        ctx,
+        req,
+        route.signed,
+        readBody,
+        ip,
+        (keyId) => {
+          draft.keyId = keyId.slice(0, 100);
+        },
+        (authenticated) => noteCaller(ctx, req, route, draft, authenticated),
+      );
       const spool = await readBody();
       if (route.signed === 'relay') {
         await handleRelay(ctx, agents, req, res, caller, spool, draft, requestId, commit);

@@ -51,18 +51,27 @@ export interface ScreenResult {
 /** Names that must never be resolved: cloud metadata aliases. */
 const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal', 'instance-data']);
 
-/** Special-use suffixes that only ever mean "inside this network" (RFC 6761, RFC 6762, RFC 8375, ICANN). */
-const INTERNAL_SUFFIXES = ['localhost', 'internal', 'local', 'home.arpa'];
+/** Special-use suffixes that only ever mean "inside this network" (RFC 6762, RFC 8375, ICANN). */
+const INTERNAL_SUFFIXES = ['internal', 'local', 'home.arpa'];
 
-function nameReason(hostname: string): ScreenReason | undefined {
+/**
+ * What `localhost` and `*.localhost` mean everywhere (RFC 6761 §6.3): the loopback addresses,
+ * answered here without DNS and then judged like any answer, so the loop guard and
+ * `unsafeAllowRanges` treat them exactly as they treat 127.0.0.1 and ::1.
+ */
+const LOOPBACK_ANSWERS = ['127.0.0.1', '::1'];
+
+const under = (name: string, suffix: string) => name === suffix || name.endsWith(`.${suffix}`);
+
+/** A name's fixed answers (localhost), a reason to refuse it unresolved, or nothing: ask DNS. */
+function nameVerdict(hostname: string): { reason: ScreenReason } | { answers: string[] } | undefined {
   // One trailing dot is the FQDN spelling of the same name; strip exactly one.
   const name = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
-  if (METADATA_NAMES.has(name)) return 'ssrf_metadata';
+  if (METADATA_NAMES.has(name)) return { reason: 'ssrf_metadata' };
   // Empty labels (`localhost..`, `.a`) are not DNS names; refuse rather than guess what a resolver does.
-  if (name === '' || name.split('.').includes('')) return 'invalid_url';
-  if (INTERNAL_SUFFIXES.some((suffix) => name === suffix || name.endsWith(`.${suffix}`))) {
-    return 'ssrf_internal_name';
-  }
+  if (name === '' || name.split('.').includes('')) return { reason: 'invalid_url' };
+  if (under(name, 'localhost')) return { answers: [...LOOPBACK_ANSWERS] };
+  if (INTERNAL_SUFFIXES.some((suffix) => under(name, suffix))) return { reason: 'ssrf_internal_name' };
   return undefined;
 }
 
@@ -87,7 +96,8 @@ function block(reason: ScreenReason, addresses: string[] = [], url?: URL): Scree
 
 /**
  * Screens an outbound target for the gateway. Never throws: bad input, resolver failures and surprises
- * all block (fail closed). Reasons: `allowed`, `invalid_url`, `scheme_not_allowed`, `credentials_in_url`,
+ * all block (fail closed). `localhost` and `*.localhost` are never resolved: they stand for 127.0.0.1
+ * and ::1, so they pass exactly where a range opens those (and are `ssrf_loopback` otherwise). Reasons: `allowed`, `invalid_url`, `scheme_not_allowed`, `credentials_in_url`,
  * `ssrf_internal_name`, `ssrf_metadata`, `dns_error`, `dns_no_answer`, `ssrf_self`, any
  * {@link classifyAddress} code (first failing answer wins), `invalid_allow_range`, `internal_error`.
  *
@@ -117,18 +127,25 @@ export async function screenTarget(url: string, opts: ScreenOptions): Promise<Sc
   if (opts.selfUrls?.some((self) => authorityOf(self) === authorityOf(u))) return block('ssrf_self', [], u);
   const hostname = u.hostname;
   let answers: unknown;
+  // localhost: both loopback addresses are candidates; only those the policy opens are dialed.
+  let loopbackName = false;
   if (hostname.startsWith('[') && hostname.endsWith(']')) {
     answers = [hostname.slice(1, -1)];
   } else if (canonicalAddress(hostname) !== undefined) {
     // WHATWG prints every IPv4 spelling as a dotted quad, so this is an IPv4 literal.
     answers = [hostname];
   } else {
-    const denied = nameReason(hostname);
-    if (denied) return block(denied, [], u);
-    try {
-      answers = await opts.resolve(hostname);
-    } catch {
-      return block('dns_error', [], u);
+    const named = nameVerdict(hostname);
+    if (named && 'reason' in named) return block(named.reason, [], u);
+    if (named) {
+      answers = named.answers;
+      loopbackName = true;
+    } else {
+      try {
+        answers = await opts.resolve(hostname);
+      } catch {
+        return block('dns_error', [], u);
+      }
     }
   }
   if (!Array.isArray(answers)) return block('dns_error', [], u);
@@ -146,6 +163,12 @@ export async function screenTarget(url: string, opts: ScreenOptions): Promise<Sc
     } catch {
       return block('internal_error', considered, u);
     }
+  }
+  if (loopbackName) {
+    // Fixed answers, not a resolver's: dial the ones a range opens; none open is 127.0.0.1's refusal.
+    const opened = considered.filter((a) => classifyAddress(a, { allowRanges }).public);
+    if (opened.length === 0) return block('ssrf_loopback', considered, u);
+    return { verdict: 'allow', reason: 'allowed', addresses: opened, url: u };
   }
   const vetted: string[] = [];
   for (const answer of answers) {

@@ -62,7 +62,11 @@ describe('the request log in a real browser', () => {
     // Open the allowed record's detail from the unfiltered log.
     await page.getByRole('link', { name: 'Clear' }).click();
     await page.waitForURL(/\/console\/log$/);
-    await rows.filter({ hasText: host }).first().getByRole('link').click();
+    await rows
+      .filter({ hasText: host })
+      .first()
+      .getByRole('link', { name: /^Record \d+ details$/ })
+      .click();
     await page.waitForURL(/\/console\/log\/\d+$/);
     await page.getByRole('heading', { name: /^Record \d+$/ }).waitFor({ state: 'visible' });
     await page.getByRole('rowheader', { name: 'Signature' }).waitFor({ state: 'visible' });

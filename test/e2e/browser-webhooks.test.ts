@@ -108,3 +108,55 @@ describe('webhooks in a real browser', () => {
     expect(new Set(deliveries.map((d) => d.webhookId)).size).toBe(deliveries.length);
   }, 90_000);
 });
+
+describe('the webhook form', () => {
+  // Issue 13 item 23: each event checkbox sits on the same line as its label, right before it, at
+  // desktop, tablet and phone widths (a checkbox must never wrap away from the words it ticks).
+  it.each([
+    [1280, 900],
+    [720, 900],
+    [360, 740],
+  ])(
+    'puts every event checkbox beside its label at %ix%i',
+    async (width, height) => {
+      const page = await browser.newPage({ viewport: { width, height } });
+      await page.goto(`${gw.gateway.url}/console/webhooks`);
+      if (page.url().includes('/console/login')) {
+        await signInWhenAsked(page, PASSWORD);
+        await page.waitForURL(/\/console\/webhooks$/);
+      }
+      const boxes = page.getByRole('group', { name: 'Events' }).getByRole('checkbox');
+      const count = await boxes.count();
+      expect(count).toBeGreaterThanOrEqual(6);
+      await page.screenshot({
+        path: path.join(ARTIFACTS, `console-webhook-events-${width}.png`),
+        fullPage: true,
+      });
+      const lines: number[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const box = boxes.nth(i);
+        const name = (await box.getAttribute('value')) ?? '';
+        // The accessible name comes from the label: a checkbox and its words belong together.
+        await page.getByRole('checkbox', { name, exact: true }).waitFor();
+        const label = box.locator('xpath=ancestor::label[1]').getByText(name, { exact: true });
+        const b = await box.boundingBox();
+        const t = await label.boundingBox();
+        if (!b || !t) throw new Error(`no layout for ${name}`);
+        const gap = t.x - (b.x + b.width);
+        expect(Math.abs(b.y + b.height / 2 - (t.y + t.height / 2)), `${name}: same line`).toBeLessThan(6);
+        expect(gap, `${name}: the label follows the box closely`).toBeGreaterThanOrEqual(0);
+        expect(gap, `${name}: the label follows the box closely`).toBeLessThan(16);
+        lines.push(Math.round(b.y));
+      }
+      // One event per line: a list that reads top to bottom, not a paragraph that wraps anywhere.
+      expect(new Set(lines).size).toBe(count);
+      // Neither the form nor the header's links run off the side of a narrow screen.
+      for (const part of [page.locator('header'), page.locator('form[action="/console/webhooks"]')]) {
+        const right = await part.evaluate((e) => Math.max(e.scrollWidth, e.getBoundingClientRect().right));
+        expect(right).toBeLessThanOrEqual(width);
+      }
+      await page.close();
+    },
+    60_000,
+  );
+});

@@ -68,6 +68,32 @@ describe('sphyr keys, a signed client, sphyr log', () => {
     expect(human.stdout).toContain('ssrf_metadata');
   });
 
+  it('log tail names the agent and key (ids beside them), says the kind, and filters by agent name', async () => {
+    const tail = await runCli(['log', 'tail', '--json', '--data-dir', dataDir]);
+    const records = tail.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const r of records) {
+      expect(r).toMatchObject({ agentName: 'cli-test', keyName: 'ci-agent', kind: 'relay' });
+      expect(r.agentId).toMatch(/^agt_/);
+    }
+    const human = await runCli(['log', 'tail', '--data-dir', dataDir]);
+    const lines = human.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      expect(line).toMatch(/ relay +/);
+      expect(line).toMatch(/ agent="cli-test" \(agt_[A-Za-z0-9_-]+\) key="ci-agent" \(key_[A-Za-z0-9_-]+\) /);
+    }
+    const byName = await runCli(['log', 'tail', '--agent', 'cli-test', '--data-dir', dataDir]);
+    expect(byName.stdout.trim().split('\n')).toHaveLength(2);
+    const agentId = String(records[0]?.agentId);
+    const byId = await runCli(['log', 'tail', '--agent', agentId, '--data-dir', dataDir]);
+    expect(byId.stdout.trim().split('\n')).toHaveLength(2);
+    const nobody = await runCli(['log', 'tail', '--agent', 'nobody', '--data-dir', dataDir]);
+    expect([nobody.code, nobody.stdout, nobody.stderr]).toEqual([0, '', 'no records match\n']);
+  });
+
   it('log verify passes, then fails once a record is edited in the SQLite file', async () => {
     const good = await runCli(['log', 'verify', '--data-dir', dataDir]);
     expect(good.code).toBe(0);

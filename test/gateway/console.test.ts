@@ -89,6 +89,32 @@ describe('first admin', () => {
   });
 });
 
+describe('the base URL', () => {
+  it('sends a browser from / to the console, and signed out on to sign-in', async () => {
+    const th = await gateway();
+    const browser = new ConsoleBrowser(th.gateway.url);
+    for (const target of ['/', '/?from=docs']) {
+      const root = await browser.get(target);
+      expect(root.status).toBe(303);
+      expect(root.headers.get('location')).toBe('/console');
+      expect(root.headers.get('content-security-policy')).toContain("default-src 'none'");
+    }
+    const head = await browser.request('HEAD', '/');
+    expect([head.status, head.headers.get('location')]).toEqual([303, '/console']);
+    const home = await browser.get('/console');
+    expect([home.status, home.headers.get('location')]).toEqual([303, '/console/login?next=%2Fconsole']);
+  });
+
+  it('still answers agents that POST to / with the JSON not_found, and has no other page there', async () => {
+    const th = await gateway();
+    const post = await fetch(`${th.gateway.url}/`, { method: 'POST', body: '{}' });
+    expect(post.status).toBe(404);
+    expect(((await post.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    const other = await fetch(`${th.gateway.url}/index.html`, { redirect: 'manual' });
+    expect(other.status).toBe(404);
+  });
+});
+
 describe('sign-in', () => {
   it('sets an HttpOnly, SameSite=Strict session cookie (no Secure on http) and serves strict headers', async () => {
     const th = await gateway();

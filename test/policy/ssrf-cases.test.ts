@@ -115,10 +115,12 @@ const CASES: Case[] = [
   block('http://metadata.google.internal/computeMetadata/v1/', 'ssrf_metadata'),
   block('http://METADATA.GOOGLE.INTERNAL./', 'ssrf_metadata'),
   block('http://instance-data/', 'ssrf_metadata'),
-  // Internal names: never resolved.
-  block('http://localhost/', 'ssrf_internal_name'),
-  block('http://localhost./', 'ssrf_internal_name'),
-  block('http://foo.localhost/', 'ssrf_internal_name'),
+  // localhost is loopback by definition (RFC 6761 §6.3): judged as 127.0.0.1 and ::1, never resolved.
+  block('http://localhost/', 'ssrf_loopback'),
+  block('http://localhost./', 'ssrf_loopback'),
+  block('http://foo.localhost/', 'ssrf_loopback'),
+  block('http://LOCALHOST:8080/', 'ssrf_loopback', { why: 'case' }),
+  // Other internal names: never resolved.
   block('http://db.internal/', 'ssrf_internal_name'),
   block('http://printer.local/', 'ssrf_internal_name'),
   block('http://nas.home.arpa/', 'ssrf_internal_name'),
@@ -201,7 +203,26 @@ const CASES: Case[] = [
   block('http://[::ffff:127.0.0.1]/', 'ssrf_ipv6_embedded', { allow: ['127.0.0.0/8'] }),
   block('http://169.254.169.254/', 'ssrf_metadata', { allow: ['127.0.0.0/8'] }),
   block('http://10.0.0.1/', 'ssrf_private', { allow: ['127.0.0.0/8'] }),
-  block('http://localhost:3000/', 'ssrf_internal_name', { allow: ['127.0.0.0/8'], why: 'names stay denied' }),
+  // A range that opens loopback opens localhost the same way, and only the addresses it opens.
+  allow('http://localhost:3000/', ['127.0.0.1'], { allow: ['127.0.0.0/8'] }),
+  allow('http://localhost.:3000/', ['127.0.0.1'], { allow: ['127.0.0.0/8'], why: 'FQDN spelling' }),
+  allow('http://api.localhost/', ['127.0.0.1'], { allow: ['127.0.0.0/8'], why: '*.localhost' }),
+  allow('http://localhost/', ['::1'], { allow: ['::1/128'] }),
+  allow('http://localhost/', ['127.0.0.1', '::1'], { allow: ['127.0.0.0/8', '::1/128'] }),
+  block('http://localhost/', 'ssrf_loopback', { allow: ['10.0.0.0/8'], why: 'an unrelated range' }),
+  block('http://localhost:7470/', 'ssrf_self', {
+    allow: ['127.0.0.0/8'],
+    self: (ip, port) => ip === '127.0.0.1' && port === 7470,
+    why: 'the loop guard wins over the range',
+  }),
+  block('http://localhost:7470/', 'ssrf_self', {
+    allow: ['127.0.0.0/8'],
+    self: (ip, port) => ip === '::1' && port === 7470,
+    why: 'even on the address the range leaves closed',
+  }),
+  block('http://db.internal/', 'ssrf_internal_name', { allow: ['127.0.0.0/8'], why: 'names stay denied' }),
+  block('http://printer.local/', 'ssrf_internal_name', { allow: ['127.0.0.0/8', '10.0.0.0/8'] }),
+  block('http://localhost.example/', 'dns_error', { allow: ['127.0.0.0/8'], why: 'not under .localhost' }),
   allow('http://169.254.1.1/', ['169.254.1.1'], { allow: ['169.254.0.0/16'] }),
   block('http://169.254.169.254/', 'ssrf_metadata', { allow: ['169.254.0.0/16'], why: 'needs an exact /32' }),
   allow('http://169.254.169.254/', ['169.254.169.254'], { allow: ['169.254.169.254/32'] }),
@@ -263,6 +284,7 @@ describe('screenTarget DNS rebinding', () => {
     await screenTarget('http://[2606:4700:4700::1111]/', { resolve: counting });
     await screenTarget('http://metadata.google.internal/', { resolve: counting });
     await screenTarget('http://foo.localhost/', { resolve: counting });
+    await screenTarget('http://localhost:3000/', { resolve: counting, unsafeAllowRanges: ['127.0.0.0/8'] });
     expect(calls).toBe(0);
   });
 

@@ -118,11 +118,16 @@ describe('autoInstrument() and global fetch', () => {
     // The instrumented target redirects to http://localhost:PORT, which alone would go direct.
     instrument();
     const seen = target.seen.length;
+    // The test policy opens 127.0.0.0/8, so the gateway relays the hop (localhost is loopback).
     const hop = `http://localhost:${target.port}/echo`;
-    await expect(fetch(`${target.url}/redirect?to=${encodeURIComponent(hop)}`)).rejects.toMatchObject({
-      code: 'ssrf_internal_name',
-    });
-    expect(target.seen.length).toBe(seen + 1); // the redirect itself, never the local hop
+    const res = await fetch(`${target.url}/redirect?to=${encodeURIComponent(hop)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('sphyr-outcome')).toBe('allowed');
+    await res.arrayBuffer();
+    expect(target.seen.length).toBe(seen + 2);
+    const [redirect, relayedHop] = await lastRecords(2);
+    expect(redirect).toMatchObject({ kind: 'relay', host: new URL(target.url).host, status: 302 });
+    expect(relayedHop).toMatchObject({ kind: 'relay', host: `localhost:${target.port}`, outcome: 'allowed' });
   });
 
   it('sends excluded hosts direct, never through the gateway', async () => {

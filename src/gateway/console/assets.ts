@@ -6,8 +6,8 @@ export const CONSOLE_CSS = `:root { color-scheme: light dark; --fg: #1b1f24; --b
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; flex-wrap: wrap; align-items: center; gap: 1rem; padding: .5rem 1.5rem; border-bottom: 1px solid var(--line); }
-header nav { display: flex; flex: 1; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 1rem; }
-header ul { display: flex; gap: 1rem; list-style: none; margin: 0; padding: 0; }
+header nav { display: flex; flex: 1 1 28rem; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 1rem; }
+header ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; margin: 0; padding: 0; }
 .brand { margin: 0; font-weight: 700; }
 main { max-width: 64rem; padding: 1rem 1.5rem 3rem; }
 a { color: var(--accent); }
@@ -16,12 +16,17 @@ a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid 
 .skip:focus { left: 1rem; top: .5rem; background: var(--bg); padding: .25rem .5rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .stack { display: grid; gap: .5rem; max-width: 22rem; }
+fieldset { border: 1px solid var(--line); border-radius: 4px; padding: .4rem .8rem .6rem; margin: 0; min-width: 0; }
+/* One checkbox per line, right before the words it ticks: the two never wrap apart. */
+.checks { display: grid; gap: .3rem; }
+.check { display: flex; align-items: center; gap: .5rem; }
+.check input { margin: 0; padding: 0; width: 1rem; height: 1rem; flex: none; }
 .inline { display: inline-flex; flex-wrap: wrap; align-items: center; gap: .4rem; margin: .15rem .4rem .15rem 0; }
 input { font: inherit; padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); }
 button { font: inherit; padding: .35rem .9rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); cursor: pointer; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
 button.danger { color: var(--danger); border-color: var(--danger); }
-.signout { display: flex; align-items: center; gap: .5rem; margin: 0; }
+.signout { display: flex; align-items: center; gap: .5rem; margin: 0; white-space: nowrap; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; }
 caption { text-align: left; color: var(--muted); padding-bottom: .25rem; }
 th, td { text-align: left; vertical-align: top; padding: .4rem .6rem; border-bottom: 1px solid var(--line); }
@@ -33,7 +38,8 @@ th, td { text-align: left; vertical-align: top; padding: .4rem .6rem; border-bot
 .muted { color: var(--muted); }
 .credential { width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 .cards { padding-left: 1.2rem; }
-main:has(table.log) { max-width: 80rem; }
+main:has(table.log), main:has(table.agents) { max-width: 80rem; }
+code.id { white-space: nowrap; }
 select { font: inherit; padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: var(--bg); color: var(--fg); }
 select:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .filters { display: flex; flex-wrap: wrap; align-items: flex-end; gap: .6rem 1rem; }
@@ -59,5 +65,18 @@ table.log tr.new { background: var(--ok-bg); }
 .bar-unauthorized { fill: #8250df; }
 .bar-error { fill: #6e7781; }
 .legend { display: flex; flex-wrap: wrap; gap: 1rem; list-style: none; padding: 0; margin: .25rem 0; font-size: .9rem; }
+/* The overview: a row of counts, two tables side by side where there is room. */
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .6rem; list-style: none; padding: 0; margin: .5rem 0 1rem; }
+.tile a { display: block; padding: .6rem .8rem; border: 1px solid var(--line); border-radius: 6px; text-decoration: none; color: var(--fg); }
+.tile a:hover, .tile a:focus-visible { border-color: var(--accent); }
+.tile-n { display: block; font-size: 1.6rem; font-weight: 700; line-height: 1.2; }
+.tile-label { color: var(--muted); font-size: .9rem; }
+.tile.outcome-allowed .tile-n { color: #1e7d36; }
+.tile.outcome-blocked .tile-n, .tile.outcome-unauthorized .tile-n { color: var(--danger); }
+.tile.outcome-rate_limited .tile-n { color: #9a6700; }
+.tile.tile-zero .tile-n { color: var(--muted); }
+.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 0 2rem; }
+table.compact td, table.compact th { padding: .3rem .5rem; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre.policy { border: 1px solid var(--line); padding: .8rem; border-radius: 4px; overflow-x: auto; }
 `;

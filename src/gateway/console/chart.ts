@@ -1,6 +1,7 @@
 /**
- * @module Requests per minute by outcome, as a server-rendered SVG of stacked bars: no script, no
- * inline style (colours come from classes in console.css), a text summary for screen readers.
+ * @module Requests per bucket of time by outcome (per minute on the log page, per hour on the
+ * overview), as a server-rendered SVG of stacked bars: no script, no inline style (colours come
+ * from classes in console.css), a text summary for screen readers.
  */
 
 import type { MinuteCount, Outcome } from '../store/types.js';
@@ -19,11 +20,38 @@ export function chartSince(now: number, minutes = 60): number {
 }
 
 export function renderChart(counts: readonly MinuteCount[], now: number, minutes = 60): string {
-  const first = chartSince(now, minutes);
-  const buckets = Array.from({ length: minutes }, () => new Map<Outcome, number>());
+  return renderBars({
+    first: chartSince(now, minutes),
+    bucketMs: 60_000,
+    buckets: minutes,
+    counts: counts.map((c) => ({ at: c.minute, outcome: c.outcome, count: c.count })),
+    id: 'chart',
+    caption: `Requests per minute by outcome, last ${minutes} minutes (UTC)`,
+    span: `the last ${minutes} minutes`,
+  });
+}
+
+export interface BarsInput {
+  /** Start of the first bucket (ms) and each bucket's length. */
+  first: number;
+  bucketMs: number;
+  buckets: number;
+  /** Counts with the start of their bucket (ms). */
+  counts: readonly { at: number; outcome: Outcome; count: number }[];
+  /** Prefix for the element ids (unique on the page). */
+  id: string;
+  caption: string;
+  /** "the last 60 minutes", for the text summary. */
+  span: string;
+}
+
+/** Stacked bars by outcome, one per bucket, with hover titles and a text summary. */
+export function renderBars(input: BarsInput): string {
+  const { first, bucketMs, buckets: count, id } = input;
+  const buckets = Array.from({ length: count }, () => new Map<Outcome, number>());
   const totals = new Map<Outcome, number>();
-  for (const c of counts) {
-    const i = Math.floor((c.minute - first) / 60000);
+  for (const c of input.counts) {
+    const i = Math.floor((c.at - first) / bucketMs);
     const bucket = buckets[i];
     if (!bucket) continue;
     bucket.set(c.outcome, (bucket.get(c.outcome) ?? 0) + c.count);
@@ -32,7 +60,8 @@ export function renderChart(counts: readonly MinuteCount[], now: number, minutes
   const peak = Math.max(1, ...buckets.map((b) => [...b.values()].reduce((a, n) => a + n, 0)));
   const plotW = WIDTH - PAD_LEFT;
   const plotH = HEIGHT - PAD_BOTTOM - PAD_TOP;
-  const barW = plotW / minutes;
+  const barW = plotW / count;
+  const label = (i: number) => new Date(first + i * bucketMs).toISOString().slice(11, 16);
   const bars: string[] = [];
   buckets.forEach((bucket, i) => {
     let y = HEIGHT - PAD_BOTTOM;
@@ -42,19 +71,17 @@ export function renderChart(counts: readonly MinuteCount[], now: number, minutes
       const h = (n / peak) * plotH;
       y -= h;
       const x = PAD_LEFT + i * barW;
-      const at = new Date(first + i * 60000).toISOString().slice(11, 16);
       bars.push(
-        `<rect class="bar-${outcome}" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, barW - 1).toFixed(1)}" height="${h.toFixed(1)}"><title>${at} UTC: ${n} ${outcome}</title></rect>`,
+        `<rect class="bar-${outcome}" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${Math.max(1, barW - 1).toFixed(1)}" height="${h.toFixed(1)}"><title>${label(i)} UTC: ${n} ${outcome}</title></rect>`,
       );
     }
   });
   const axisY = HEIGHT - PAD_BOTTOM;
-  const label = (i: number) => new Date(first + i * 60000).toISOString().slice(11, 16);
   const ticks = (
     [
       [0, 'start'],
-      [Math.floor(minutes / 2), 'middle'],
-      [minutes - 1, 'end'],
+      [Math.floor(count / 2), 'middle'],
+      [count - 1, 'end'],
     ] as const
   )
     .map(
@@ -70,14 +97,14 @@ export function renderChart(counts: readonly MinuteCount[], now: number, minutes
       `<li><svg width="12" height="12" aria-hidden="true"><rect class="bar-${o}" width="12" height="12"/></svg> ${esc(o)}</li>`,
   ).join('');
   return `<figure class="chart">
-<figcaption id="chart-title">Requests per minute by outcome, last ${minutes} minutes (UTC)</figcaption>
-<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="chart-title chart-summary" preserveAspectRatio="none">
+<figcaption id="${id}-title">${esc(input.caption)}</figcaption>
+<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${id}-title ${id}-summary" preserveAspectRatio="none">
 <line class="axis-line" x1="${PAD_LEFT}" y1="${axisY}" x2="${WIDTH}" y2="${axisY}"/>
 <text class="axis" x="0" y="${PAD_TOP + 10}">${peak}</text><text class="axis" x="0" y="${axisY}">0</text>
 ${bars.join('\n')}
 ${ticks}
 </svg>
-<p id="chart-summary" class="muted">${summary ? `In the last ${minutes} minutes: ${esc(summary)}.` : `No requests in the last ${minutes} minutes.`}</p>
+<p id="${id}-summary" class="muted">${summary ? `In ${esc(input.span)}: ${esc(summary)}.` : `No requests in ${esc(input.span)}.`}</p>
 <ul class="legend">${legend}</ul>
 </figure>`;
 }

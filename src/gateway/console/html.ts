@@ -33,14 +33,14 @@ export interface PageUser {
   csrfToken: string;
 }
 
-function csrfField(token: string): string {
+export function csrfField(token: string): string {
   return `<input type="hidden" name="_csrf" value="${esc(token)}">`;
 }
 
 export function layout(title: string, body: string, user?: PageUser): string {
   const nav = user
     ? `<nav aria-label="Main"><ul>
-<li><a href="/console">Home</a></li>
+<li><a href="/console">Overview</a></li>
 <li><a href="/console/log">Log</a></li>
 <li><a href="/console/agents">Agents</a></li>
 <li><a href="/console/keys">Keys</a></li>
@@ -94,21 +94,6 @@ export function loginPage(options: {
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>`,
-  );
-}
-
-export function homePage(user: PageUser): string {
-  return layout(
-    'Console',
-    `<ul class="cards">
-<li><a href="/console/log">Request log</a>: every request, newest first, with filters, a chart and chain verification.</li>
-<li><a href="/console/agents">Agents</a>: live and recent agents and their requests.</li>
-<li><a href="/console/keys">Keys</a>: create, rename, rotate and revoke API keys.</li>
-<li><a href="/console/policy">Policy</a>: the current policy, retention, and a "test a URL" check.</li>
-<li><a href="/console/webhooks">Webhooks</a>: where gateway events are sent.</li>
-<li><a href="/device">Device approval</a>: approve a <code>sphyr login</code> with the code it shows.</li>
-</ul>`,
-    user,
   );
 }
 

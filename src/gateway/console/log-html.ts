@@ -6,14 +6,11 @@
 
 import type { Policy } from '../../policy/index.js';
 import type { AgentRecord, KeyRecord, LogRecord, PurgeInfo, VerifyResult } from '../store/types.js';
-import { esc, formatSpan, layout, type PageUser } from './html.js';
+import { csrfField, esc, formatSpan, layout, type PageUser } from './html.js';
 import { filterParams, type LogFilter, OUTCOMES, timeInputValue } from './log-query.js';
+import type { Names } from './names.js';
 
 export const LIVE_SCRIPT_PATH = '/console/log/live.js';
-
-function csrfField(token: string): string {
-  return `<input type="hidden" name="_csrf" value="${esc(token)}">`;
-}
 
 /** "2025-01-31 13:45:07 UTC" */
 export function formatSeconds(ms: number): string {
@@ -29,16 +26,50 @@ function verifyForm(user: PageUser): string {
 <button type="submit">Verify chain</button></form>`;
 }
 
-function logRow(r: LogRecord): string {
+/** An agent by name, linked to its records, the id (and machine) on hover; its id if unknown. */
+export function agentCell(id: string | null, names: Names): string {
+  if (id === null) return '—';
+  const agent = names.agent(id);
+  if (!agent) return `<code>${esc(id)}</code>`;
+  return `<a href="/console/log?agent=${encodeURIComponent(id)}" title="${esc(id)} on ${esc(agent.host)}">${esc(agent.name)}</a>`;
+}
+
+export function keyCell(id: string | null, names: Names): string {
+  if (id === null) return '—';
+  const key = names.key(id);
+  if (!key) return `<code>${esc(id)}</code>`;
+  return `<a href="/console/log?key=${encodeURIComponent(id)}" title="${esc(id)}">${esc(key.name)}</a>`;
+}
+
+/** "node 20.20.0", leaving out a version the agent did not give. */
+export function runtimeText(a: AgentRecord): string {
+  return a.version && a.version !== 'unknown' ? `${a.runtime} ${a.version}` : a.runtime;
+}
+
+/** Where a record went: a relay's or check's host, a tool call's tool. */
+function target(r: LogRecord): string {
+  return r.kind === 'tool' || (r.host === null && r.tool !== null) ? dash(r.tool) : dash(r.host);
+}
+
+function logRow(r: LogRecord, names: Names): string {
   return `<tr><td><a href="/console/log/${r.seq}" aria-label="Record ${r.seq} details">${r.seq}</a></td>
-<td>${esc(formatSeconds(r.ts))}</td><td>${dash(r.method)}</td><td>${dash(r.host)}</td>
+<td>${esc(formatSeconds(r.ts))}</td><td>${esc(r.kind)}</td><td>${r.kind === 'tool' ? '—' : dash(r.method)}</td><td>${target(r)}</td>
 <td><span class="outcome outcome-${esc(r.outcome)}">${esc(r.outcome)}</span></td><td>${esc(r.reason)}</td>
-<td>${r.status}</td><td>${esc(Math.round(r.durationMs))} ms</td><td>${dash(r.agentId)}</td><td>${dash(r.keyId)}</td></tr>`;
+<td>${r.status}</td><td>${esc(Math.round(r.durationMs))} ms</td><td>${agentCell(r.agentId, names)}</td><td>${keyCell(r.keyId, names)}</td></tr>`;
+}
+
+function datalist(id: string, values: readonly string[]): string {
+  const options = [...new Set(values)].map((v) => `<option value="${esc(v)}">`).join('');
+  return `<datalist id="${id}">${options}</datalist>`;
 }
 
 export interface LogPageInput {
   user: PageUser;
   records: LogRecord[];
+  names: Names;
+  /** Suggestions for the agent and key filters. */
+  agentNames: readonly string[];
+  keyNames: readonly string[];
   filter: LogFilter;
   before?: number;
   limit: number;
@@ -60,8 +91,9 @@ export function logPage(input: LogPageInput): string {
     .join('');
   const form = `<form method="get" action="/console/log" class="filters" role="search" aria-label="Filter the log">
 <div><label for="f-outcome">Outcome</label><select id="f-outcome" name="outcome">${options}</select></div>
-<div><label for="f-agent">Agent id</label><input id="f-agent" name="agent" value="${esc(filter.agent ?? '')}" maxlength="200"></div>
-<div><label for="f-key">Key id</label><input id="f-key" name="key" value="${esc(filter.key ?? '')}" maxlength="200"></div>
+<div><label for="f-agent">Agent</label><input id="f-agent" name="agent" list="agent-names" value="${esc(filter.agent ?? '')}" maxlength="200" placeholder="name or id">${datalist('agent-names', input.agentNames)}</div>
+<div><label for="f-key">Key</label><input id="f-key" name="key" list="key-names" value="${esc(filter.key ?? '')}" maxlength="200" placeholder="name or id">${datalist('key-names', input.keyNames)}</div>
+<div><label for="f-reason">Reason</label><input id="f-reason" name="reason" value="${esc(filter.reason ?? '')}" maxlength="100" placeholder="ssrf_private"></div>
 <div><label for="f-host">Host</label><input id="f-host" name="host" value="${esc(filter.host ?? '')}" maxlength="300" placeholder="api.example.com"></div>
 <div><label for="f-from">From (UTC)</label><input id="f-from" name="from" type="datetime-local" value="${timeInputValue(filter.from)}"></div>
 <div><label for="f-to">To (UTC)</label><input id="f-to" name="to" type="datetime-local" value="${timeInputValue(filter.to)}"></div>
@@ -69,7 +101,7 @@ export function logPage(input: LogPageInput): string {
 </form>`;
   const live = before === undefined;
   const newest = records[0]?.seq ?? 0;
-  const rows = records.map(logRow).join('\n');
+  const rows = records.map((r) => logRow(r, input.names)).join('\n');
   const older =
     records.length === limit
       ? (() => {
@@ -82,7 +114,7 @@ export function logPage(input: LogPageInput): string {
     before === undefined ? '' : `<a href="/console/log?${esc(query.toString())}">Newest records</a>`;
   const table = `<table class="log">
 <caption>Requests, newest first${before === undefined ? '' : ` (before record ${esc(before)})`}</caption>
-<thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Method</th><th scope="col">Host</th><th scope="col">Outcome</th><th scope="col">Reason</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Agent</th><th scope="col">Key</th></tr></thead>
+<thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Kind</th><th scope="col">Method</th><th scope="col">Target</th><th scope="col">Outcome</th><th scope="col">Reason</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Agent</th><th scope="col">Key</th></tr></thead>
 <tbody id="log-rows"${live ? ` data-live="1" data-after="${newest}" data-query="${esc(query.toString())}"` : ''}>
 ${rows}
 </tbody></table>
@@ -104,37 +136,50 @@ ${live ? `<script src="${LIVE_SCRIPT_PATH}" defer></script>` : ''}`,
   );
 }
 
-export function detailPage(user: PageUser, r: LogRecord): string {
+export function detailPage(user: PageUser, r: LogRecord, names: Names): string {
+  const agent = names.agent(r.agentId);
+  const key = names.key(r.keyId);
+  const agentHtml =
+    agent && r.agentId
+      ? `${esc(agent.name)} (<code>${esc(r.agentId)}</code>), ${esc(runtimeText(agent))} on ${esc(agent.host)}${agent.pid === null ? '' : ` (pid ${agent.pid})`}`
+      : dash(r.agentId);
+  const keyHtml = key && r.keyId ? `${esc(key.name)} (<code>${esc(r.keyId)}</code>)` : dash(r.keyId);
+  // [label, HTML]: plain values are escaped here, the two name cells above already are.
+  const plain = (label: string, value: string): [string, string] => [label, dash(value)];
   const rows: [string, string][] = [
-    ['Record', String(r.seq)],
-    ['Id', r.id],
-    ['Time', formatSeconds(r.ts)],
-    ['Kind', r.kind],
-    ['Method', r.method ?? ''],
-    ['Host', r.host ?? ''],
-    ['URL', r.url ?? '(not stored: the policy keeps only its hash)'],
-    ['URL hash', r.urlHash ?? ''],
-    ['Outcome', r.outcome],
-    ['Reason', r.reason],
-    ['Entropy (bits/byte)', r.entropy === null ? '' : r.entropy.toFixed(2)],
-    ['Status', String(r.status)],
-    ['Duration', `${r.durationMs.toFixed(1)} ms`],
-    ['Bytes in / out', `${r.bytesIn} / ${r.bytesOut}`],
-    ['Agent', r.agentId ?? ''],
-    ['Key', r.keyId ?? ''],
-    ['Client IP', r.clientIp ?? ''],
-    ['Tool', r.tool ?? ''],
-    ['Arguments digest', r.argsDigest ?? ''],
-    ['Signature', r.signature ?? ''],
-    ['Previous hash', r.prevHash],
-    ['Hash', r.hash],
+    plain('Record', String(r.seq)),
+    plain('Id', r.id),
+    plain('Time', formatSeconds(r.ts)),
+    plain('Kind', r.kind),
+    plain('Method', r.method ?? ''),
+    plain('Host', r.host ?? ''),
+    plain('URL', r.url ?? '(not stored: the policy keeps only its hash)'),
+    plain('URL hash', r.urlHash ?? ''),
+    plain('Outcome', r.outcome),
+    plain('Reason', r.reason),
+    plain('Entropy (bits/byte)', r.entropy === null ? '' : r.entropy.toFixed(2)),
+    plain('Status', String(r.status)),
+    plain('Duration', `${r.durationMs.toFixed(1)} ms`),
+    plain('Bytes in / out', `${r.bytesIn} / ${r.bytesOut}`),
+    ['Agent', agentHtml],
+    ['Key', keyHtml],
+    plain('Client IP', r.clientIp ?? ''),
+    plain('Tool', r.tool ?? ''),
+    plain('Arguments digest', r.argsDigest ?? ''),
+    plain('Signature', r.signature ?? ''),
+    plain('Previous hash', r.prevHash),
+    plain('Hash', r.hash),
   ];
   const table = rows
-    .map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td class="wrap">${dash(v)}</td></tr>`)
+    .map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td class="wrap">${v}</td></tr>`)
     .join('\n');
   const links: string[] = [];
   if (r.agentId)
     links.push(`<a href="/console/log?agent=${encodeURIComponent(r.agentId)}">This agent's requests</a>`);
+  if (agent && agent.name !== r.agentId)
+    links.push(
+      `<a href="/console/log?agent=${encodeURIComponent(agent.name)}">Every agent named ${esc(agent.name)}</a>`,
+    );
   if (r.host)
     links.push(`<a href="/console/log?host=${encodeURIComponent(r.host)}">Requests to this host</a>`);
   return layout(
@@ -167,7 +212,7 @@ ${more}
       }</p>`;
   return layout(
     'Verify the log chain',
-    `${body}\n${notes}<p><a href="/console/log">Back to the log</a></p>`,
+    `${body}\n${notes}<p><a href="/console">Back to the overview</a> · <a href="/console/log">Back to the log</a></p>`,
     user,
   );
 }
@@ -175,22 +220,25 @@ ${more}
 export function agentsPage(
   user: PageUser,
   agents: readonly { agent: AgentRecord; lastSeen?: number }[],
+  keys: readonly KeyRecord[],
   now: number,
   sinceHours: number,
 ): string {
+  const keyNames = new Map(keys.map((k) => [k.id, k.name]));
   const rows = agents
     .map(({ agent: a, lastSeen }) => {
       const live = a.expiresAt > now;
-      return `<tr><td><code>${esc(a.id)}</code></td><td>${esc(a.name)}</td><td>${esc(a.runtime)} ${esc(a.version)}</td>
-<td>${esc(a.host)}${a.pid === null ? '' : ` (pid ${a.pid})`}</td><td><code>${esc(a.keyId)}</code></td>
+      const keyName = keyNames.get(a.keyId);
+      return `<tr><td><a href="/console/log?agent=${encodeURIComponent(a.id)}" title="This agent's requests">${esc(a.name)}</a><br><code class="muted id">${esc(a.id)}</code></td>
+<td>${esc(runtimeText(a))}</td><td>${esc(a.host)}${a.pid === null ? '' : ` (pid ${a.pid})`}</td>
+<td>${keyName === undefined ? '' : `${esc(keyName)}<br>`}<code class="muted id">${esc(a.keyId)}</code></td>
 <td>${esc(formatSeconds(a.createdAt))}</td><td>${live ? `live (expires in ${esc(formatSpan(a.expiresAt - now))})` : 'expired'}</td>
-<td>${lastSeen === undefined ? 'no requests' : `${esc(formatSpan(now - lastSeen))} ago`}</td>
-<td><a href="/console/log?agent=${encodeURIComponent(a.id)}">Requests</a></td></tr>`;
+<td>${lastSeen === undefined ? 'no requests' : `${esc(formatSpan(now - lastSeen))} ago`}</td></tr>`;
     })
     .join('\n');
   const table = agents.length
-    ? `<table class="agents"><caption>Agents registered or live in the last ${sinceHours} hours, newest first</caption>
-<thead><tr><th scope="col">Agent id</th><th scope="col">Name</th><th scope="col">Runtime</th><th scope="col">Machine</th><th scope="col">Key</th><th scope="col">Registered</th><th scope="col">Status</th><th scope="col">Last request</th><th scope="col">Log</th></tr></thead>
+    ? `<table class="agents"><caption>Agents registered or live in the last ${sinceHours} hours, newest first (the name leads to its requests)</caption>
+<thead><tr><th scope="col">Agent</th><th scope="col">Runtime</th><th scope="col">Machine</th><th scope="col">Key</th><th scope="col">Registered</th><th scope="col">Status</th><th scope="col">Last request</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>`
@@ -274,6 +322,23 @@ export const LOG_LIVE_JS = `'use strict';
     tr.appendChild(td);
     return td;
   };
+  // The agent or key by name, linked to its records, the id on hover; the id alone if unnamed.
+  const named = (tr, param, id, name, title) => {
+    const td = cell(tr, id);
+    if (!id) return;
+    td.textContent = '';
+    if (name) {
+      const a = document.createElement('a');
+      a.href = '/console/log?' + param + '=' + encodeURIComponent(id);
+      a.title = title;
+      a.textContent = name;
+      td.appendChild(a);
+    } else {
+      const code = document.createElement('code');
+      code.textContent = id;
+      td.appendChild(code);
+    }
+  };
   const row = (r) => {
     const tr = document.createElement('tr');
     tr.className = 'new';
@@ -285,8 +350,10 @@ export const LOG_LIVE_JS = `'use strict';
     first.appendChild(a);
     tr.appendChild(first);
     cell(tr, r.time.slice(0, 19).replace('T', ' ') + ' UTC');
-    cell(tr, r.method);
-    cell(tr, r.host);
+    cell(tr, r.kind);
+    // A tool call's method is only that of its report to the gateway.
+    cell(tr, r.kind === 'tool' ? null : r.method);
+    cell(tr, r.kind === 'tool' || (r.host === null && r.tool !== null) ? r.tool : r.host);
     const o = cell(tr, '');
     const span = document.createElement('span');
     span.className = 'outcome outcome-' + r.outcome;
@@ -296,8 +363,8 @@ export const LOG_LIVE_JS = `'use strict';
     cell(tr, r.reason);
     cell(tr, r.status);
     cell(tr, Math.round(r.durationMs) + ' ms');
-    cell(tr, r.agentId);
-    cell(tr, r.keyId);
+    named(tr, 'agent', r.agentId, r.agentName, r.agentHost ? r.agentId + ' on ' + r.agentHost : r.agentId);
+    named(tr, 'key', r.keyId, r.keyName, r.keyId);
     return tr;
   };
   const say = (text) => { if (status) status.textContent = text; };

@@ -9,7 +9,6 @@ import { canonicalTargetText, urlVerdict } from '../handlers/check.js';
 import { newDraft } from '../log-draft.js';
 import type { AgentRecord } from '../store/types.js';
 import { chartSince, renderChart } from './chart.js';
-import { type ConsoleRequest, readCheckedForm } from './extensions.js';
 import { messagePage } from './html.js';
 import { CONTENT_SECURITY_POLICY, sendAsset, sendHtml } from './http.js';
 import {
@@ -23,19 +22,12 @@ import {
   verifyPage,
 } from './log-html.js';
 import { parseLogQuery, searchLog } from './log-query.js';
+import { namesFor } from './names.js';
+import { type ConsoleRequest, isReading, methodNotAllowed, readCheckedForm } from './request.js';
 
 /** The log page may load its one script and poll the API from this origin; nothing else. */
 const LOG_PAGE_CSP = `${CONTENT_SECURITY_POLICY}; script-src 'self'; connect-src 'self'`;
 const AGENT_WINDOW_HOURS = 24;
-
-function reading(r: ConsoleRequest): boolean {
-  return r.method === 'GET' || r.method === 'HEAD';
-}
-
-function notAllowed(r: ConsoleRequest, allow: string): void {
-  if (!reading(r)) r.req.resume();
-  sendHtml(r.res, 405, messagePage('Method not allowed', `Use ${allow} on this page.`, r.user), { allow });
-}
 
 function notFound(r: ConsoleRequest, what = 'There is no such console page.'): void {
   sendHtml(
@@ -48,13 +40,18 @@ function notFound(r: ConsoleRequest, what = 'There is no such console page.'): v
 async function showLog(r: ConsoleRequest): Promise<void> {
   const query = parseLogQuery(r.url.searchParams);
   const now = r.ctx.now();
-  const [records, counts] = await Promise.all([
+  const [records, counts, agents, keys] = await Promise.all([
     searchLog(r.ctx.store, query),
     r.ctx.store.countByMinute(chartSince(now)),
+    r.ctx.store.listAgents({ since: now - AGENT_WINDOW_HOURS * 3_600_000, limit: 200 }),
+    r.ctx.store.listKeys(),
   ]);
   const html = logPage({
     user: r.user,
     records,
+    names: await namesFor(r.ctx.store, records),
+    agentNames: agents.map((a) => a.name),
+    keyNames: keys.map((k) => k.name),
     filter: query.filter,
     before: query.before,
     limit: query.limit,
@@ -81,7 +78,7 @@ async function showAgents(r: ConsoleRequest): Promise<void> {
       return { agent, lastSeen: last?.ts };
     }),
   );
-  sendHtml(r.res, 200, agentsPage(r.user, rows, now, AGENT_WINDOW_HOURS));
+  sendHtml(r.res, 200, agentsPage(r.user, rows, await r.ctx.store.listKeys(), now, AGENT_WINDOW_HOURS));
 }
 
 async function testUrl(
@@ -110,8 +107,8 @@ async function policy(r: ConsoleRequest): Promise<void> {
     const form = await readCheckedForm(r);
     if (!form) return;
     outcome = await testUrl(r, form);
-  } else if (!reading(r)) {
-    return notAllowed(r, 'GET, POST');
+  } else if (!isReading(r)) {
+    return methodNotAllowed(r, 'GET, POST', r.user);
   }
   const [keys, lastPurge] = await Promise.all([r.ctx.store.listKeys(), r.ctx.store.lastPurge()]);
   sendHtml(
@@ -124,29 +121,29 @@ async function policy(r: ConsoleRequest): Promise<void> {
 export async function handleLogPages(r: ConsoleRequest): Promise<void> {
   const { path } = r;
   if (path === '/console/log' || path === '/console/log/') {
-    if (!reading(r)) return notAllowed(r, 'GET');
+    if (!isReading(r)) return methodNotAllowed(r, 'GET', r.user);
     return showLog(r);
   }
   if (path === LIVE_SCRIPT_PATH) {
-    if (!reading(r)) return notAllowed(r, 'GET');
+    if (!isReading(r)) return methodNotAllowed(r, 'GET', r.user);
     return sendAsset(r.res, 'text/javascript; charset=utf-8', LOG_LIVE_JS);
   }
   if (path === '/console/log/verify') {
-    if (r.method !== 'POST') return notAllowed(r, 'POST');
+    if (r.method !== 'POST') return methodNotAllowed(r, 'POST', r.user);
     return verifyChain(r);
   }
   const detail = /^\/console\/log\/(\d{1,15})$/.exec(path);
   if (detail) {
-    if (!reading(r)) return notAllowed(r, 'GET');
+    if (!isReading(r)) return methodNotAllowed(r, 'GET', r.user);
     const record = await r.ctx.store.getLogRecord(Number(detail[1]));
     if (!record) return notFound(r, `There is no record ${detail[1]} (it may have been purged).`);
-    return sendHtml(r.res, 200, detailPage(r.user, record));
+    return sendHtml(r.res, 200, detailPage(r.user, record, await namesFor(r.ctx.store, [record])));
   }
   if (path === '/console/agents' || path === '/console/agents/') {
-    if (!reading(r)) return notAllowed(r, 'GET');
+    if (!isReading(r)) return methodNotAllowed(r, 'GET', r.user);
     return showAgents(r);
   }
   if (path === '/console/policy' || path === '/console/policy/') return policy(r);
-  if (!reading(r)) r.req.resume();
+  if (!isReading(r)) r.req.resume();
   return notFound(r);
 }

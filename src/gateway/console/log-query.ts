@@ -3,7 +3,9 @@
  * parsed from a query string, validated, and turned back into one for paging links.
  */
 
+import { AGENT_ID_TEXT, KEY_ID_TEXT } from '../ids.js';
 import type { GatewayStore, LogRecord, LogSearch, Outcome } from '../store/types.js';
+import type { Names } from './names.js';
 
 export const OUTCOMES: readonly Outcome[] = ['allowed', 'blocked', 'rate_limited', 'unauthorized', 'error'];
 export const PAGE_SIZE = 50;
@@ -11,7 +13,10 @@ export const MAX_LIMIT = 200;
 
 export interface LogFilter {
   outcome?: Outcome;
+  reason?: string;
+  /** An agent id (`agt_…`), or a name: every agent of that name. */
   agent?: string;
+  /** A key id (`key_…`), or a key's name. */
   key?: string;
   host?: string;
   /** ms since the epoch; from ≤ ts < to. */
@@ -28,7 +33,10 @@ export interface ParsedLogQuery {
   errors: string[];
 }
 
-const ID_TEXT = /^[A-Za-z0-9_.:-]{1,200}$/;
+/** An id or a name: any text a person can type, without control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const NAME_OR_ID_TEXT = /^[^\u0000-\u001f\u007f]{1,200}$/;
+const REASON_TEXT = /^[a-z0-9_]{1,100}$/;
 const HOST_TEXT = /^[A-Za-z0-9_.:[\]-]{1,300}$/;
 
 /**
@@ -74,8 +82,9 @@ export function parseLogQuery(params: URLSearchParams, defaultLimit = PAGE_SIZE)
     else errors.push(`outcome must be one of ${OUTCOMES.join(', ')}`);
   }
   for (const [name, pattern] of [
-    ['agent', ID_TEXT],
-    ['key', ID_TEXT],
+    ['reason', REASON_TEXT],
+    ['agent', NAME_OR_ID_TEXT],
+    ['key', NAME_OR_ID_TEXT],
     ['host', HOST_TEXT],
   ] as const) {
     const value = text(name);
@@ -106,16 +115,13 @@ export function parseLogQuery(params: URLSearchParams, defaultLimit = PAGE_SIZE)
 export function filterParams(filter: LogFilter): URLSearchParams {
   const params = new URLSearchParams();
   if (filter.outcome) params.set('outcome', filter.outcome);
+  if (filter.reason) params.set('reason', filter.reason);
   if (filter.agent) params.set('agent', filter.agent);
   if (filter.key) params.set('key', filter.key);
   if (filter.host) params.set('host', filter.host);
   if (filter.from !== undefined) params.set('from', timeInputValue(filter.from));
   if (filter.to !== undefined) params.set('to', timeInputValue(filter.to));
   return params;
-}
-
-export function hasFilter(filter: LogFilter): boolean {
-  return Object.values(filter).some((v) => v !== undefined);
 }
 
 /** Newest first, keyset paging by seq. */
@@ -128,23 +134,34 @@ export function searchLog(
   if (query.before !== undefined) search.beforeSeq = query.before;
   if (query.after !== undefined) search.afterSeq = query.after;
   if (filter.outcome) search.outcome = filter.outcome;
-  if (filter.agent) search.agentId = filter.agent;
-  if (filter.key) search.keyId = filter.key;
+  if (filter.reason) search.reason = filter.reason;
+  if (filter.agent) {
+    if (AGENT_ID_TEXT.test(filter.agent)) search.agentId = filter.agent;
+    else search.agentName = filter.agent;
+  }
+  if (filter.key) {
+    if (KEY_ID_TEXT.test(filter.key)) search.keyId = filter.key;
+    else search.keyName = filter.key;
+  }
   if (filter.host) search.host = filter.host;
   if (filter.from !== undefined) search.fromTs = filter.from;
   if (filter.to !== undefined) search.toTs = filter.to;
   return store.searchLog(search);
 }
 
-/** A record as the console API shows it. */
-export function recordJson(r: LogRecord): Record<string, unknown> {
+/** A record as the console API shows it, with the names of its agent and key where known. */
+export function recordJson(r: LogRecord, names: Names): Record<string, unknown> {
+  const agent = names.agent(r.agentId);
   return {
     seq: r.seq,
     id: r.id,
     time: new Date(r.ts).toISOString(),
     kind: r.kind,
     keyId: r.keyId,
+    keyName: names.key(r.keyId)?.name ?? null,
     agentId: r.agentId,
+    agentName: agent?.name ?? null,
+    agentHost: agent?.host ?? null,
     clientIp: r.clientIp,
     method: r.method,
     host: r.host,

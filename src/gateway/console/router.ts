@@ -11,14 +11,13 @@ import { approveGrant, denyGrant, findGrantForApproval, normalizeUserCode } from
 import type { DeviceGrantRecord } from '../store/types.js';
 import { dummyPasswordHash, verifyPassword } from './admin.js';
 import { CONSOLE_CSS } from './assets.js';
-import { API_EXTENSIONS, type ConsoleCall, PAGE_EXTENSIONS } from './extensions.js';
+import { API_EXTENSIONS, PAGE_EXTENSIONS } from './extensions.js';
 import {
   credentialPage,
   deviceCodePage,
   deviceConfirmPage,
   esc,
   formatSpan,
-  homePage,
   keysPage,
   layout,
   loginPage,
@@ -47,6 +46,13 @@ import {
   revokeKey,
   rotateKey,
 } from './keys.js';
+import {
+  type ConsoleCall,
+  methodNotAllowed,
+  readJson,
+  csrfFailedPage as refuseCsrf,
+  unsupportedFormPage,
+} from './request.js';
 import {
   type ConsoleSession,
   clearLoginCsrfCookie,
@@ -84,14 +90,6 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams((await readBody(req)).toString('utf8'));
 }
 
-function methodNotAllowed(call: Call, allow: string): void {
-  if (call.path.startsWith('/v1/')) {
-    sendJsonError(call.res, 405, 'method_not_allowed', `use ${allow} on ${call.path}`, { allow });
-  } else {
-    sendHtml(call.res, 405, messagePage('Method not allowed', `Use ${allow} on this page.`), { allow });
-  }
-}
-
 function notFoundPage(call: Call, session?: ConsoleSession): void {
   sendHtml(
     call.res,
@@ -100,21 +98,13 @@ function notFoundPage(call: Call, session?: ConsoleSession): void {
       'Not found',
       'There is no such console page.',
       session && pageUser(session),
-      '<p><a href="/console">Console home</a></p>',
+      '<p><a href="/console">Overview</a></p>',
     ),
   );
 }
 
 function csrfFailedPage(call: Call, session?: ConsoleSession): void {
-  sendHtml(
-    call.res,
-    403,
-    messagePage(
-      'Request refused',
-      'This form was out of date or came from another site (csrf_failed). Go back, reload the page and try again.',
-      session && pageUser(session),
-    ),
-  );
+  refuseCsrf(call.res, session && pageUser(session));
 }
 
 function tooManyPage(call: Call, what: string, retryAfter: number, session?: ConsoleSession): void {
@@ -396,25 +386,6 @@ async function handleKeysPages(call: Call): Promise<void> {
 
 // ---------------------------------------------------------------- JSON API
 
-async function readJson(call: Call): Promise<{ value: Record<string, unknown> } | undefined> {
-  if (mediaType(call.req) !== 'application/json') {
-    call.req.resume();
-    sendJsonError(call.res, 415, 'unsupported_media_type', 'send the body as application/json');
-    return undefined;
-  }
-  const text = (await readBody(call.req)).toString('utf8');
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      return { value: value as Record<string, unknown> };
-    }
-  } catch {
-    // Fall through to the error below.
-  }
-  sendJsonError(call.res, 400, 'invalid_json', 'the body must be a JSON object');
-  return undefined;
-}
-
 function sendKeyResult(call: Call, result: KeyOpResult, status = 200): void {
   if (!result.ok) {
     sendJsonError(call.res, result.status, result.code, result.message);
@@ -467,7 +438,7 @@ async function handleApi(call: Call): Promise<void> {
     if (call.method !== 'POST') return methodNotAllowed(call, 'GET, POST');
     const body = await readJson(call);
     if (!body) return;
-    return sendKeyResult(call, await createKey(call.ctx, body.value.name), 201);
+    return sendKeyResult(call, await createKey(call.ctx, body.name), 201);
   }
   const match = /^\/v1\/console\/keys\/([^/]+)(?:\/(revoke|rotate))?$/.exec(path);
   const id = match?.[1] ?? '';
@@ -479,7 +450,7 @@ async function handleApi(call: Call): Promise<void> {
     if (call.method !== 'PATCH') return methodNotAllowed(call, 'PATCH');
     const body = await readJson(call);
     if (!body) return;
-    return sendKeyResult(call, await renameKey(call.ctx, id, body.value.name));
+    return sendKeyResult(call, await renameKey(call.ctx, id, body.name));
   }
   if (call.method !== 'POST') return methodNotAllowed(call, 'POST');
   call.req.resume();
@@ -508,12 +479,6 @@ async function route(call: Call): Promise<void> {
     const session = await requirePageSession(call, `${call.url.pathname}${call.url.search}`);
     if (!session) return;
     return (await page.load())({ ...call, session, user: pageUser(session) });
-  }
-  if (path === '/console' || path === '/console/') {
-    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(call, 'GET');
-    const session = await requirePageSession(call, '/console');
-    if (session) sendHtml(call.res, 200, homePage(pageUser(session)));
-    return;
   }
   if (method === 'POST') call.req.resume();
   return notFoundPage(call, await loadSession(call.ctx, call.req));
@@ -551,9 +516,7 @@ export async function handleConsole(
       if (api) return sendJsonError(res, 413, 'body_too_large', 'the request body is too large');
       return sendHtml(res, 413, messagePage('Too large', 'The form was too large.'));
     }
-    if (error instanceof UnsupportedMedia) {
-      return sendHtml(res, 415, messagePage('Unsupported form', 'Send the form as a normal HTML form post.'));
-    }
+    if (error instanceof UnsupportedMedia) return unsupportedFormPage(res);
     ctx.warn(`console ${call.method} ${path} failed: ${(error as Error)?.stack ?? error}`);
     if (api) return sendJsonError(res, 500, 'internal_error', 'the console failed to handle this request');
     sendHtml(res, 500, messagePage('Something went wrong', 'The console failed to handle this request.'));

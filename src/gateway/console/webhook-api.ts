@@ -22,30 +22,8 @@ import {
   type WebhookOpResult,
   webhookJson,
 } from '../webhooks/service.js';
-import type { ConsoleRequest } from './extensions.js';
-import { mediaType, readBody, sendConsoleJson, sendJsonError } from './http.js';
-
-async function readJson(r: ConsoleRequest): Promise<Record<string, unknown> | undefined> {
-  if (mediaType(r.req) !== 'application/json') {
-    r.req.resume();
-    sendJsonError(r.res, 415, 'unsupported_media_type', 'send the body as application/json');
-    return undefined;
-  }
-  const text = (await readBody(r.req)).toString('utf8');
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // Fall through to the error below.
-  }
-  sendJsonError(r.res, 400, 'invalid_json', 'the body must be a JSON object');
-  return undefined;
-}
-
-function methodNotAllowed(r: ConsoleRequest, allow: string): void {
-  if (r.method !== 'GET' && r.method !== 'HEAD') r.req.resume();
-  sendJsonError(r.res, 405, 'method_not_allowed', `use ${allow} on ${r.path}`, { allow });
-}
+import { sendConsoleJson, sendJsonError } from './http.js';
+import { type ConsoleRequest, methodNotAllowed, readJson } from './request.js';
 
 function sendResult(r: ConsoleRequest, result: WebhookOpResult, status = 200): void {
   if (!result.ok) {

@@ -6,11 +6,7 @@
 import { EVENT_TYPES } from '../events.js';
 import type { WebhookDeliveryRecord, WebhookRecord } from '../store/types.js';
 import { standardWebhooksSecret } from '../webhooks/signing.js';
-import { esc, formatTime, layout, type PageUser } from './html.js';
-
-function csrfField(user: PageUser): string {
-  return `<input type="hidden" name="_csrf" value="${esc(user.csrfToken)}">`;
-}
+import { csrfField, esc, formatTime, layout, type PageUser } from './html.js';
 
 function status(hook: WebhookRecord): string {
   if (hook.disabledAt === null) {
@@ -31,16 +27,16 @@ export function webhooksPage(
       const id = esc(hook.id);
       const disabled = hook.disabledAt !== null;
       const enable = disabled
-        ? `<form method="post" action="/console/webhooks/${id}/enable" class="inline">${csrfField(user)}
+        ? `<form method="post" action="/console/webhooks/${id}/enable" class="inline">${csrfField(user.csrfToken)}
 <button type="submit" class="primary" aria-label="Enable ${id}">Enable</button></form>`
         : '';
       return `<tr><td><code>${id}</code></td><td><code>${esc(hook.url)}</code></td>
 <td>${esc(hook.events.join(', '))}</td><td>${esc(formatTime(hook.createdAt))}</td>
 <td${disabled ? ' class="error"' : ''}>${disabled ? '<strong>Disabled</strong> — ' : ''}${esc(status(hook))}</td>
 <td><a href="/console/webhooks/${id}/deliveries">Deliveries</a>
-${enable}<form method="post" action="/console/webhooks/${id}/rotate" class="inline">${csrfField(user)}
+${enable}<form method="post" action="/console/webhooks/${id}/rotate" class="inline">${csrfField(user.csrfToken)}
 <button type="submit" aria-label="Rotate the secret of ${id}">Rotate secret</button></form>
-<form method="post" action="/console/webhooks/${id}/delete" class="inline">${csrfField(user)}
+<form method="post" action="/console/webhooks/${id}/delete" class="inline">${csrfField(user.csrfToken)}
 <button type="submit" class="danger" aria-label="Delete ${id}">Delete</button></form></td></tr>`;
     })
     .join('\n');
@@ -55,7 +51,7 @@ ${rows}
   const chosen = new Set(options.events ?? []);
   const boxes = EVENT_TYPES.map(
     (type) =>
-      `<label><input type="checkbox" name="events" value="${esc(type)}"${chosen.has(type) ? ' checked' : ''}> <code>${esc(type)}</code></label>`,
+      `<label class="check"><input type="checkbox" name="events" value="${esc(type)}"${chosen.has(type) ? ' checked' : ''}><code>${esc(type)}</code></label>`,
   ).join('\n');
   const notice = options.notice ? `<p class="notice" role="status">${esc(options.notice)}</p>` : '';
   const error = options.error ? `<p class="error" role="alert">${esc(options.error)}</p>` : '';
@@ -64,10 +60,10 @@ ${rows}
     `${notice}${error}<h2>Add a webhook</h2>
 <p class="muted">Events are POSTed as JSON, signed with <code>X-Sphyr-Signature</code> and the Standard Webhooks
 headers. The URL must reach a public address; redirects are not followed.</p>
-<form method="post" action="/console/webhooks" class="stack">${csrfField(user)}
+<form method="post" action="/console/webhooks" class="stack">${csrfField(user.csrfToken)}
 <label for="webhook-url">URL</label>
 <input id="webhook-url" name="url" type="url" required maxlength="2048" placeholder="https://example.com/hooks/sphyr" value="${esc(options.url ?? '')}">
-<fieldset><legend>Events</legend>
+<fieldset class="checks"><legend>Events</legend>
 ${boxes}
 </fieldset>
 <button type="submit" class="primary">Add webhook</button>

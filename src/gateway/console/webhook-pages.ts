@@ -12,9 +12,9 @@ import {
   listDeliveries,
   rotateWebhook,
 } from '../webhooks/service.js';
-import { type ConsoleRequest, readCheckedForm } from './extensions.js';
 import { messagePage } from './html.js';
 import { redirect, sendHtml } from './http.js';
+import { type ConsoleRequest, methodNotAllowed, readCheckedForm } from './request.js';
 import { deliveriesPage, webhookSecretPage, webhooksPage } from './webhook-html.js';
 
 const NOTICES: Record<string, string> = {
@@ -23,11 +23,6 @@ const NOTICES: Record<string, string> = {
 };
 
 const BACK = '<p><a href="/console/webhooks">Back to webhooks</a></p>';
-
-function methodNotAllowed(r: ConsoleRequest, allow: string): void {
-  if (r.method === 'POST') r.req.resume();
-  sendHtml(r.res, 405, messagePage('Method not allowed', `Use ${allow} on this page.`, r.user), { allow });
-}
 
 function notFound(r: ConsoleRequest, title = 'Not found', message = 'There is no such console page.'): void {
   if (r.method === 'POST') r.req.resume();
@@ -42,7 +37,7 @@ export async function handleWebhookPages(r: ConsoleRequest): Promise<void> {
       const notice = NOTICES[r.url.searchParams.get('done') ?? ''];
       return sendHtml(r.res, 200, webhooksPage(user, await ctx.store.listWebhooks(), { notice }));
     }
-    if (method !== 'POST') return methodNotAllowed(r, 'GET, POST');
+    if (method !== 'POST') return methodNotAllowed(r, 'GET, POST', user);
     const form = await readCheckedForm(r);
     if (!form) return;
     const url = form.get('url') ?? '';
@@ -59,13 +54,13 @@ export async function handleWebhookPages(r: ConsoleRequest): Promise<void> {
   const id = match[1] ?? '';
   const action = match[2];
   if (action === 'deliveries') {
-    if (!reading) return methodNotAllowed(r, 'GET');
+    if (!reading) return methodNotAllowed(r, 'GET', user);
     const hook = await getWebhook(ctx, id);
     const deliveries = hook && (await listDeliveries(ctx, id, 200));
     if (!hook || !deliveries) return notFound(r, 'No such webhook', 'There is no such webhook.');
     return sendHtml(r.res, 200, deliveriesPage(user, hook, deliveries));
   }
-  if (method !== 'POST') return methodNotAllowed(r, 'POST');
+  if (method !== 'POST') return methodNotAllowed(r, 'POST', user);
   const form = await readCheckedForm(r);
   if (!form) return;
   if (action === 'delete') {

@@ -20,9 +20,7 @@ export function parseTarget(text: string | undefined, draft: LogDraft, ctx: Gate
   } catch {
     throw new SphyrPolicyError('invalid_url', 'the target is not a valid URL');
   }
-  draft.host = url.host;
-  draft.urlHash = ctx.store.hashUrl(url.href);
-  if (ctx.policy.logFullUrl) draft.url = redactQuery(url);
+  noteTarget(url, draft, ctx);
   if (url.hash || url.href !== text) {
     throw new SphyrRequestError(
       'target_not_canonical',
@@ -30,6 +28,13 @@ export function parseTarget(text: string | undefined, draft: LogDraft, ctx: Gate
     );
   }
   return url;
+}
+
+/** What the record keeps of a target: its host, its keyed hash, and the URL if the policy says so. */
+export function noteTarget(url: URL, draft: LogDraft, ctx: GatewayContext): void {
+  draft.host = url.host;
+  draft.urlHash = ctx.store.hashUrl(url.href);
+  if (ctx.policy.logFullUrl) draft.url = redactQuery(url);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { VerifyRun } from './types.js';
 
 /**
  * MACs over the two values `log verify` relies on besides the records themselves, keyed with the
@@ -32,7 +33,7 @@ export type Opened<T> =
   | { state: 'ok'; value: T }
   | { state: 'unauthenticated'; claimedSeq: number | null; legacy: boolean };
 
-function mac(key: Buffer, kind: 'head' | 'anchor', fields: unknown[]): string {
+function mac(key: Buffer, kind: 'head' | 'anchor' | 'verify', fields: unknown[]): string {
   return createHmac('sha256', key)
     .update(`sphyr log ${kind} v1\n${JSON.stringify(fields)}`)
     .digest('hex');
@@ -109,4 +110,43 @@ export function openAnchor(key: Buffer, raw: string | undefined): Opened<PurgeAn
   }
   const legacy = !!v && seq !== null && typeof v.hash === 'string' && Object.keys(v).length === 2;
   return { state: 'unauthenticated', claimedSeq: seq, legacy };
+}
+
+function verifyFields(v: VerifyRun): unknown[] {
+  return [v.at, v.ok, v.checked, v.firstSeq, v.lastSeq, v.problems, v.brokenAt, v.problem];
+}
+
+/** The last verify's result, MAC'd: a row written into sphyr.db cannot claim a check that never ran. */
+export function sealVerifyRun(key: Buffer, run: VerifyRun): string {
+  return JSON.stringify({ ...run, mac: mac(key, 'verify', verifyFields(run)) });
+}
+
+export function openVerifyRun(key: Buffer, raw: string | undefined): Opened<VerifyRun> {
+  if (raw === undefined) return { state: 'absent' };
+  const v = parse(raw);
+  const numberOrNull = (x: unknown) => x === null || (typeof x === 'number' && Number.isSafeInteger(x));
+  if (
+    v &&
+    typeof v.at === 'number' &&
+    typeof v.ok === 'boolean' &&
+    typeof v.checked === 'number' &&
+    numberOrNull(v.firstSeq) &&
+    numberOrNull(v.lastSeq) &&
+    typeof v.problems === 'number' &&
+    numberOrNull(v.brokenAt) &&
+    (v.problem === null || typeof v.problem === 'string')
+  ) {
+    const run: VerifyRun = {
+      at: v.at,
+      ok: v.ok,
+      checked: v.checked,
+      firstSeq: v.firstSeq as number | null,
+      lastSeq: v.lastSeq as number | null,
+      problems: v.problems,
+      brokenAt: v.brokenAt as number | null,
+      problem: v.problem as string | null,
+    };
+    if (sameMac(v.mac, mac(key, 'verify', verifyFields(run)))) return { state: 'ok', value: run };
+  }
+  return { state: 'unauthenticated', claimedSeq: null, legacy: false };
 }

@@ -5,7 +5,15 @@ import { SphyrConfigError } from '../../errors.js';
 import { prepareDataDir, privateFile, tightenIfPresent } from './data-dir.js';
 import { type DataKeys, loadDataKeys, open, seal } from './data-keys.js';
 import { chainHash, GENESIS_HASH } from './log-chain.js';
-import { type LogHead, openAnchor, openHead, sealAnchor, sealHead } from './log-seal.js';
+import {
+  type LogHead,
+  openAnchor,
+  openHead,
+  openVerifyRun,
+  sealAnchor,
+  sealHead,
+  sealVerifyRun,
+} from './log-seal.js';
 import { verifyLog } from './log-verify.js';
 import { readWitness, witnessPath, writeWitness } from './log-witness.js';
 import type {
@@ -17,12 +25,15 @@ import type {
   LogQuery,
   LogRecord,
   LogSearch,
+  LogSummary,
   MinuteCount,
   NewLogRecord,
   NewWebhookDelivery,
+  Outcome,
   PurgeInfo,
   SessionRecord,
   VerifyResult,
+  VerifyRun,
   WebhookAttemptPatch,
   WebhookDeliveryRecord,
   WebhookRecord,
@@ -78,6 +89,7 @@ CREATE INDEX IF NOT EXISTS log_key ON log (key_id, seq);
 CREATE INDEX IF NOT EXISTS log_outcome ON log (outcome, seq);
 CREATE INDEX IF NOT EXISTS log_host ON log (host, seq);
 CREATE INDEX IF NOT EXISTS agents_expires ON agents (expires_at);
+CREATE INDEX IF NOT EXISTS agents_name ON agents (name);
 CREATE TABLE IF NOT EXISTS meta (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -303,6 +315,20 @@ export class SqliteStore implements GatewayStore {
       getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?'),
       getKey: db.prepare<[string], KeyRow>('SELECT * FROM keys WHERE id = ?'),
       getAgent: db.prepare('SELECT * FROM agents WHERE id = ?'),
+      seqRange: db.prepare(
+        'SELECT MIN(seq) AS first, MAX(seq) AS last FROM log INDEXED BY log_ts WHERE ts >= ? AND ts < ?',
+      ),
+      reasonCounts: db.prepare(
+        `SELECT outcome, reason, COUNT(*) AS count FROM log
+         WHERE seq BETWEEN @first AND @last AND ts >= @fromTs AND ts < @toTs
+         GROUP BY outcome, reason ORDER BY count DESC, outcome, reason`,
+      ),
+      blockedHosts: db.prepare(
+        `SELECT host, COUNT(*) AS count FROM log
+         WHERE outcome = 'blocked' AND seq BETWEEN @first AND @last AND ts >= @fromTs AND ts < @toTs
+           AND host IS NOT NULL
+         GROUP BY host ORDER BY count DESC, host LIMIT @top`,
+      ),
     };
     // The MAC'd head is committed with each batch, so deleting the newest records shows.
     this.#appendTx = db.transaction((records: LogRecord[]) => {
@@ -744,6 +770,40 @@ export class SqliteStore implements GatewayStore {
   }
 
   async verify(): Promise<VerifyResult> {
+    const result = this.#verify();
+    this.#noteVerify(result);
+    return result;
+  }
+
+  /** Keep the result for the console's overview; a store that cannot be written still verified. */
+  #noteVerify(result: VerifyResult): void {
+    const [first] = result.problems;
+    const run: VerifyRun = {
+      at: Date.now(),
+      ok: result.ok,
+      checked: result.checked,
+      firstSeq: result.firstSeq,
+      lastSeq: result.lastSeq,
+      problems: result.problems.length,
+      brokenAt: first?.seq ?? null,
+      problem: first?.message ?? null,
+    };
+    try {
+      this.#stmts.setMeta.run('last_verify', sealVerifyRun(this.#keys.logMeta, run));
+    } catch (error) {
+      this.#warn(`could not record the verify result in sphyr.db (${(error as Error).message})`);
+    }
+  }
+
+  async lastVerify(): Promise<
+    { state: 'absent' } | { state: 'ok'; run: VerifyRun } | { state: 'unauthenticated' }
+  > {
+    const opened = openVerifyRun(this.#keys.logMeta, this.#meta('last_verify'));
+    if (opened.state === 'ok') return { state: 'ok', run: opened.value };
+    return { state: opened.state };
+  }
+
+  #verify(): VerifyResult {
     // The witness first: it is written after the commit it names, so the snapshot read next is at
     // least as new. Then one read transaction, so a running gateway's appends cannot skew the view.
     const witness = readWitness(this.#witnessFile);
@@ -835,8 +895,11 @@ export class SqliteStore implements GatewayStore {
     add('seq < @beforeSeq', 'beforeSeq', q.beforeSeq);
     add('seq > @afterSeq', 'afterSeq', q.afterSeq);
     add('outcome = @outcome', 'outcome', q.outcome);
+    add('reason = @reason', 'reason', q.reason);
     add('agent_id = @agentId', 'agentId', q.agentId);
+    add('agent_id IN (SELECT id FROM agents WHERE name = @agentName)', 'agentName', q.agentName);
     add('key_id = @keyId', 'keyId', q.keyId);
+    add('key_id IN (SELECT id FROM keys WHERE name = @keyName)', 'keyName', q.keyName);
     add('host = @host', 'host', q.host);
     add('ts >= @fromTs', 'fromTs', q.fromTs);
     add('ts < @toTs', 'toTs', q.toTs);
@@ -867,6 +930,23 @@ export class SqliteStore implements GatewayStore {
       outcome: r.outcome as MinuteCount['outcome'],
       count: r.n,
     }));
+  }
+
+  async summarizeLog(fromTs: number, toTs: number, top: number): Promise<LogSummary> {
+    return this.#db.transaction(() => {
+      // Records are numbered in the order they were written, so the range's seqs bound a rowid
+      // scan (log_ts covers the lookup); ts is checked again because a slow request is written late.
+      const bounds = this.#stmts.seqRange.get(fromTs, toTs) as { first: number | null; last: number | null };
+      if (bounds.first === null || bounds.last === null) return { reasons: [], blockedHosts: [] };
+      const args = { first: bounds.first, last: bounds.last, fromTs, toTs, top };
+      const reasons = this.#stmts.reasonCounts.all(args) as {
+        outcome: Outcome;
+        reason: string;
+        count: number;
+      }[];
+      const blockedHosts = this.#stmts.blockedHosts.all(args) as { host: string; count: number }[];
+      return { reasons, blockedHosts };
+    })();
   }
 
   async lastPurge(): Promise<PurgeInfo | undefined> {

@@ -73,8 +73,13 @@ export interface LogSearch {
   /** Only records with seq > afterSeq (live updates). */
   afterSeq?: number;
   outcome?: Outcome;
+  reason?: string;
   agentId?: string;
+  /** Records of every agent with this name (one name may run on many machines). */
+  agentName?: string;
   keyId?: string;
+  /** Records signed with any key of this name. */
+  keyName?: string;
   host?: string;
   /** Time range on `ts` (ms): fromTs ≤ ts < toTs. */
   fromTs?: number;
@@ -87,6 +92,27 @@ export interface MinuteCount {
   minute: number;
   outcome: Outcome;
   count: number;
+}
+
+/** What the log holds for one stretch of time (the console's overview): counts, never records. */
+export interface LogSummary {
+  /** Records per outcome and reason, most first; the outcome totals are their sums. */
+  reasons: { outcome: Outcome; reason: string; count: number }[];
+  /** Hosts of `blocked` records, most first, at most the `top` asked for. */
+  blockedHosts: { host: string; count: number }[];
+}
+
+/** The last `verify()`, kept (MAC'd) so a page can show the chain's state without re-checking it. */
+export interface VerifyRun {
+  at: number;
+  ok: boolean;
+  checked: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  problems: number;
+  /** The first problem, when !ok. */
+  brokenAt: number | null;
+  problem: string | null;
 }
 
 /** The last retention purge: when it ran and how many records it removed. */
@@ -146,6 +172,13 @@ export interface LogStore {
   countByMinute(since: number): Promise<MinuteCount[]>;
   /** The last retention purge, if one ran. */
   lastPurge(): Promise<PurgeInfo | undefined>;
+  /**
+   * Counts for records with fromTs ≤ ts < toTs: per outcome and reason, and the `top` most
+   * blocked hosts. Costs in proportion to the records in the range, not the log.
+   */
+  summarizeLog(fromTs: number, toTs: number, top: number): Promise<LogSummary>;
+  /** The last `verify()`'s result: absent if none ran, `unauthenticated` if its record was forged. */
+  lastVerify(): Promise<{ state: 'absent' } | { state: 'ok'; run: VerifyRun } | { state: 'unauthenticated' }>;
 }
 
 /** A console account. The password is stored only as a scrypt hash (`scrypt$N$r$p$salt$hash`). */
