@@ -27,8 +27,16 @@ describe('guard under umask 000 (issue 11 review F4)', () => {
     await mkdir(path.join(home, '.codeium', 'windsurf'), { recursive: true });
     await underUmask000(['guard', 'init', '--yes', '--client', 'cursor', '--client', 'codex'], home);
     const project = await tempDir('sphyr-umask-project-');
-    await underUmask000(['guard', 'init', '--yes', '--project', project, '--client', 'vscode'], home, project);
-    for (const dir of [path.join(home, '.cursor'), path.join(home, '.codex'), path.join(project, '.vscode')]) {
+    await underUmask000(
+      ['guard', 'init', '--yes', '--project', project, '--client', 'vscode'],
+      home,
+      project,
+    );
+    for (const dir of [
+      path.join(home, '.cursor'),
+      path.join(home, '.codex'),
+      path.join(project, '.vscode'),
+    ]) {
       const mode = Number.parseInt(await modeOf(dir), 8);
       expect({ dir, writableByOthers: (mode & 0o022) !== 0 }).toEqual({ dir, writableByOthers: false });
     }
