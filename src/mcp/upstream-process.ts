@@ -1,28 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { ProcessTree, TRACK_MS } from './process-tree.js';
+import { Watchdog } from './watchdog.js';
 
 /** How long an upstream gets to exit on its own after its stdin closes, then after SIGTERM. */
 const STDIN_GRACE_MS = 2_000;
 const TERM_GRACE_MS = 2_000;
-/** After SIGKILL: zombies an init that does not reap would keep "alive" must not hold us. */
+/** After SIGKILL (repeated for what appears meanwhile): zombies an init that does not reap would keep "alive" must not hold us. */
 const KILL_WAIT_MS = 1_000;
-const POLL_MS = 50;
+const POLL_MS = 100;
 
 const WINDOWS = process.platform === 'win32';
-
-/**
- * Runs in `sh` beside the upstream, in a session of its own, for when sphyr-mcp dies without
- * cleaning up (SIGKILL, a crash): its stdin is a pipe only sphyr-mcp writes. A line means sphyr-mcp
- * stopped the upstream itself; end of input means sphyr-mcp is gone, so it ends the upstream's
- * process group as sphyr-mcp would have ($1 is the group id; stdin already closed with ours).
- */
-const WATCHDOG = [
-  'read -r _ && exit 0',
-  'g="-$1"',
-  'sleep 2; kill -s 0 -- "$g" 2>/dev/null || exit 0',
-  'kill -s TERM -- "$g" 2>/dev/null',
-  'sleep 2; kill -s 0 -- "$g" 2>/dev/null || exit 0',
-  'kill -s KILL -- "$g" 2>/dev/null',
-].join('\n');
 
 function needsWindowsShell(command: string): boolean {
   return WINDOWS && !/\.(exe|com)$/i.test(command);
@@ -36,12 +23,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * An upstream MCP server and everything it starts. On POSIX it leads a process group of its own
- * (detached), so `npx` → `node` chains can be signalled as one; on Windows the tree is ended with
- * `taskkill /T /F` (untested here; nothing outlives a hard kill of sphyr-mcp there).
+ * (detached), so `npx` → `node` chains can be signalled as one, and its whole tree is tracked by
+ * parenthood (ProcessTree), so what left the group or session (a detached browser, a setsid'ed
+ * daemon) goes too; on Windows the tree is ended with `taskkill /T /F` (untested here; nothing
+ * outlives a hard kill of sphyr-mcp there).
  */
 export class UpstreamProcess {
   readonly proc: ChildProcess;
-  #watchdog: ChildProcess | undefined;
+  #tree: ProcessTree | undefined;
+  #watchdog: Watchdog | undefined;
+  #tracking: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv, onWarning: (message: string) => void) {
@@ -55,101 +46,94 @@ export class UpstreamProcess {
         })
       : spawn(command, args, { env, stdio: ['pipe', 'pipe', 'inherit'], detached: !WINDOWS });
     this.proc.stdin?.on('error', () => {}); // a dead child's stdin: reported through 'exit'
-    if (!WINDOWS && this.proc.pid !== undefined) this.#watchdog = startWatchdog(this.proc.pid, onWarning);
+    const pid = this.proc.pid;
+    if (WINDOWS || pid === undefined) return;
+    try {
+      this.#watchdog = new Watchdog(pid, onWarning);
+    } catch (error) {
+      onWarning(
+        `no watchdog for the upstream (it may outlive a crash of sphyr-mcp): ${(error as Error).message}`,
+      );
+    }
+    this.#tree = new ProcessTree(pid, () => this.proc.exitCode === null && this.proc.signalCode === null, {
+      seen: (p) => this.#watchdog?.seen(p),
+      gone: (p, start) => this.#watchdog?.gone(p, start),
+      blind: (reason) =>
+        onWarning(
+          `cannot list processes (${reason}): what the upstream started outside its process group may outlive it`,
+        ),
+    });
+    // The root at once, before it can exit and be reaped; then again and again, for a child must be
+    // seen while its parent lives: once reparented, it can no longer be traced to the tree.
+    void this.#tree.look();
+    this.#tracking = setInterval(() => void this.#tree?.look(), TRACK_MS).unref();
   }
 
-  /** Whether the upstream or anything in its process group still runs. */
+  /** Whether the upstream, anything in its process group or anything of its tree still runs. */
   #running(): boolean {
     const pid = this.proc.pid;
     if (pid === undefined) return false;
     const leaderRunning = this.proc.exitCode === null && this.proc.signalCode === null;
     if (WINDOWS) return leaderRunning;
+    if (leaderRunning || (this.#tree?.size ?? 0) > 0) return true;
     try {
       process.kill(-pid, 0);
       return true;
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'EPERM' || leaderRunning;
+      return (error as NodeJS.ErrnoException).code === 'EPERM';
     }
   }
 
-  async #gone(ms: number): Promise<boolean> {
-    for (const end = Date.now() + ms; this.#running(); await sleep(POLL_MS)) {
+  /** Wait up to `ms` for the tree to end, looking at it each poll; `again` is re-sent to what appears. */
+  async #gone(ms: number, again?: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
+    for (const end = Date.now() + ms; ; await sleep(POLL_MS)) {
+      await this.#tree?.look();
+      if (!this.#running()) return true;
       if (Date.now() >= end) return false;
+      if (again) await this.#signal(again);
     }
-    return true;
   }
 
-  #signal(signal: 'SIGTERM' | 'SIGKILL'): void {
+  async #signal(signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     const pid = this.proc.pid as number;
+    if (WINDOWS) {
+      // No process groups: taskkill walks the tree from the upstream's pid (forcefully; console
+      // programs ignore the polite form).
+      spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on(
+        'error',
+        () => {},
+      );
+      return;
+    }
+    // The whole table just before the signal: groups and sessions joined since the last look.
+    await this.#tree?.look(true);
+    this.#tree?.signal(signal);
     try {
-      if (WINDOWS) {
-        // No process groups: taskkill walks the tree from the upstream's pid (forcefully; console
-        // programs ignore the polite form).
-        spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on(
-          'error',
-          () => {},
-        );
-      } else {
-        process.kill(-pid, signal);
-      }
+      process.kill(-pid, signal);
     } catch {
-      // already gone
+      // the group is empty
     }
   }
 
   /**
-   * End the upstream and everything it started: close its stdin, give it ~2 s, SIGTERM its group,
-   * ~2 s more, then SIGKILL. Also clears what is left in the group after the upstream exited on
-   * its own. Idempotent; resolves when nothing is left (or, after SIGKILL, within a second).
+   * End the upstream and everything it started: close its stdin, give it ~2 s, SIGTERM its tree
+   * and group, ~2 s more, then SIGKILL (again for whatever appears). Also clears what is left
+   * after the upstream exited on its own. Idempotent; resolves when nothing is left (or, after
+   * SIGKILL, within a second).
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
+      clearInterval(this.#tracking);
       this.proc.stdin?.end();
       if (this.proc.pid !== undefined && !(await this.#gone(STDIN_GRACE_MS))) {
-        this.#signal('SIGTERM');
+        await this.#signal('SIGTERM');
         if (!(await this.#gone(TERM_GRACE_MS))) {
-          this.#signal('SIGKILL');
-          await this.#gone(KILL_WAIT_MS);
+          await this.#signal('SIGKILL');
+          await this.#gone(KILL_WAIT_MS, 'SIGKILL');
         }
       }
-      await releaseWatchdog(this.#watchdog);
+      await this.#watchdog?.release();
     })();
     return this.#stopping;
   }
-}
-
-function startWatchdog(pgid: number, onWarning: (message: string) => void): ChildProcess | undefined {
-  try {
-    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'sphyr-mcp-watchdog', String(pgid)], {
-      // No secrets from our env: it needs only a PATH for `sleep`.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-      stdio: ['pipe', 'ignore', 'ignore'],
-      detached: true,
-    });
-    watchdog.on('error', (error) =>
-      onWarning(`no watchdog for the upstream (it may outlive a crash of sphyr-mcp): ${error.message}`),
-    );
-    watchdog.stdin?.on('error', () => {});
-    // It must never keep sphyr-mcp alive; it exists for when sphyr-mcp is gone.
-    watchdog.unref();
-    (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-    return watchdog;
-  } catch (error) {
-    onWarning(
-      `no watchdog for the upstream (it may outlive a crash of sphyr-mcp): ${(error as Error).message}`,
-    );
-    return undefined;
-  }
-}
-
-/** Tell the watchdog its upstream was stopped, so it exits without signalling anything. */
-function releaseWatchdog(watchdog: ChildProcess | undefined): Promise<void> {
-  const stdin = watchdog?.stdin;
-  if (!watchdog || !stdin || watchdog.exitCode !== null || watchdog.signalCode !== null) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    stdin.end('stopped\n', () => resolve());
-    stdin.once('error', () => resolve());
-  });
 }

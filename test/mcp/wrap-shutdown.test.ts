@@ -35,8 +35,8 @@ class Session {
   readonly marker = randomUUID();
   readonly proc: ChildProcess;
 
-  constructor(env: Record<string, string>, args: string[] = []) {
-    this.proc = spawn(process.execPath, [BIN, ...args, '--', process.execPath, STUBBORN], {
+  constructor(env: Record<string, string>, args: string[] = [], upstreamArgs: string[] = []) {
+    this.proc = spawn(process.execPath, [BIN, ...args, '--', process.execPath, STUBBORN, ...upstreamArgs], {
       // Every process started from here inherits this variable: the test finds the tree by it.
       env: { PATH: process.env.PATH ?? '', SPHYR_TEST_TREE: this.marker, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -187,7 +187,11 @@ afterAll(async () => {
   }
 });
 
-function session(args: string[] = [], env: Record<string, string> = {}): Session {
+function session(
+  args: string[] = [],
+  env: Record<string, string> = {},
+  upstreamArgs: string[] = [],
+): Session {
   const s = new Session(
     {
       HOME: home,
@@ -196,6 +200,7 @@ function session(args: string[] = [], env: Record<string, string> = {}): Session
       ...env,
     },
     args,
+    upstreamArgs,
   );
   sessions.push(s);
   return s;
@@ -239,6 +244,67 @@ describe('sphyr-mcp leaves nothing running', () => {
     expect(second.pid).not.toBe(first.pid);
     s.proc.stdin?.end();
     await nothingLeft(s, second.pid);
+  });
+});
+
+/** The roles (named in a comment that ends the command line) of the session’s processes that run now. */
+function roles(s: Session): string[] {
+  return processes(s.marker).flatMap((p) =>
+    p.marked ? (/\/\* stubborn:([\w-]+) \*\/ ?$/.exec(p.cmdline)?.[1] ?? []) : [],
+  );
+}
+
+/** Wait until the --escape processes run, and `orphan` has lost its parent (reparented away). */
+async function escaped(s: Session): Promise<void> {
+  await until('the escaped processes', () => {
+    const now = roles(s);
+    const running = ['detached', 'daemon', 'orphan'].every((role) => now.includes(role));
+    return running && !now.includes('orphan-parent') ? true : undefined;
+  });
+}
+
+describe('sphyr-mcp leaves nothing running, even what left the upstream’s group and session', () => {
+  const endings: Array<[string, (s: Session) => void]> = [
+    ['the end of its stdin', (s) => s.proc.stdin?.end()],
+    ['SIGTERM', (s) => s.proc.kill('SIGTERM')],
+    // Only the watchdog is left to find them.
+    ['SIGKILL', (s) => s.proc.kill('SIGKILL')],
+  ];
+  it.each(endings)(
+    'after %s, detached and setsid’ed descendants, orphaned or not, are gone within 10 s',
+    async (_, end) => {
+      const s = session([], {}, ['--escape']);
+      await s.initialize();
+      const { pid } = await s.upstreamPids();
+      await escaped(s);
+      end(s);
+      await nothingLeft(s, pid);
+    },
+  );
+
+  it('after the end of its stdin, also what an upstream that exits at once left behind', async () => {
+    // The upstream is gone before any signal: what it started can only be found by having been seen.
+    const s = session([], {}, ['--escape', '--polite']);
+    await s.initialize();
+    const { pid } = await s.upstreamPids();
+    await escaped(s);
+    s.proc.stdin?.end();
+    await nothingLeft(s, pid);
+  });
+
+  it('clears the detached descendants of an upstream that exited on its own', async () => {
+    const s = session([], {}, ['--escape']);
+    await s.initialize();
+    const { pid } = await s.upstreamPids();
+    await escaped(s);
+    s.request('tools/call', { name: 'exit_later', arguments: { ms: 0 } });
+    await until('the upstream to exit', () => (s.stderr.includes('exited (code 7)') ? true : undefined));
+    const end = Date.now() + GONE_WITHIN_MS;
+    while (Date.now() < end && roles(s).length > 0) await new Promise((r) => setTimeout(r, 100));
+    expect(roles(s)).toEqual([]);
+    expect(s.proc.exitCode).toBe(null);
+    s.proc.stdin?.end();
+    await nothingLeft(s, pid);
   });
 });
 
