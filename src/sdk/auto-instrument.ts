@@ -95,7 +95,8 @@ function install(options: AutoInstrumentOptions): Registry {
     unpatchAxios: [],
   };
   // Every axios copy (≥ 1.6.7), loaded already or later, from any folder; a guard for the rest.
-  const roots = [process.cwd(), ...(process.argv[1] ? [path.dirname(process.argv[1])] : [])];
+  // argv[1] is the main script, or under `node -e`/`-p` just an argument: absolute either way.
+  const roots = [process.cwd(), ...(process.argv[1] ? [path.dirname(path.resolve(process.argv[1]))] : [])];
   reg.unpatchAxios.push(instrumentAxiosCopies(state, roots));
   // The guard closes what the dispatcher layer alone cannot: a dispatcher replaced later, a
   // per-call `dispatcher`, and fetch's habit of hiding our error inside `TypeError('fetch failed')`.

@@ -46,7 +46,7 @@ export function registerEsmHook(): void {
 function resolvableCopies(roots: readonly string[]): Array<{ exports: unknown; where: string }> {
   const found: Array<{ exports: unknown; where: string }> = [];
   for (const root of roots) {
-    const req = createRequire(path.join(root, 'noop.js'));
+    const req = createRequire(path.join(path.resolve(root), 'noop.js'));
     let dir: string;
     try {
       dir = path.dirname(req.resolve('axios/package.json'));

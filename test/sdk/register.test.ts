@@ -24,6 +24,24 @@ afterAll(async () => {
 });
 
 describe('node --import @sphyr/sdk/register', () => {
+  it('leaves `node -e <code> <args>` working (argv[1] is an argument there, not a script)', async () => {
+    // Found under sphyr-mcp's NODE_OPTIONS: a relative argv[1] made the axios scan throw at start.
+    for (const args of [
+      ['-e', 'console.log("ran")', 'some-arg'],
+      ['-e', 'console.log("ran")', '../x/y.js'],
+    ]) {
+      const { stdout } = await run(process.execPath, [`--import=${REGISTER}`, ...args], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: await tempDir('sphyr-home-'),
+          SPHYR_GATEWAY_URL: gw.gateway.url,
+          SPHYR_CREDENTIAL: gw.credential.reveal(),
+        },
+      });
+      expect(stdout.trim()).toBe('ran');
+    }
+  });
+
   it('instruments an unmodified program from SPHYR_* variables', async () => {
     const seen = target.seen.length;
     const { stdout } = await run(
