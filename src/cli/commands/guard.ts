@@ -57,7 +57,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .description('add sphyr-mcp to every detected IDE (shows the edits as a diff first)')
     .option('--client <id...>', `only these clients (${CLIENTS.map((c) => c.id).join(', ')})`, collect)
     .option('--dry-run', 'show the diff and change nothing')
-    .option('--yes', 'apply without asking')
+    .option('-y, --yes', 'apply without asking')
     .option('--project <dir>', "edit the project's config files under <dir> instead of your user files")
     .option('--npx', 'write `npx -y -p @sphyr/sdk sphyr-mcp` instead of node by absolute path')
     .option(
@@ -151,7 +151,9 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .option('--client <id...>', 'only these clients', collect)
     .option('--project <dir>', "the project's config files under <dir>")
     .option('--dry-run', 'show the diff and change nothing')
-    .action(async (opts: { client?: string[]; project?: string; dryRun?: boolean }) => {
+    // remove never asks (it only undoes what init did); --yes is accepted so scripts can pass it everywhere.
+    .option('-y, --yes', 'apply without asking (remove never asks)')
+    .action(async (opts: { client?: string[]; project?: string; dryRun?: boolean; yes?: boolean }) => {
       const h = await host(io);
       const { planRemoveAll, applyPlans } = await import('../../guard/run.js');
       const { changed } = await import('../../guard/plan.js');
