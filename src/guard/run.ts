@@ -11,7 +11,7 @@ import { SphyrConfigError } from '../errors.js';
 import { editorFor } from './editors.js';
 import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove } from './plan.js';
 import type { GuardHost } from './platform.js';
-import { assertWritable, snapshot, writeSafely } from './safe-write.js';
+import { assertWritable, pruneBackups, snapshot, writeSafely } from './safe-write.js';
 import { type GuardState, readState, type StateEntry, writeState } from './state.js';
 import { isDetected, type Target, targetsFor } from './targets.js';
 import { readStyle } from './text-style.js';
@@ -88,6 +88,8 @@ export async function planRemoveAll(host: GuardHost, selection: Selection) {
 export interface Applied {
   plan: FilePlan;
   backup?: string;
+  /** Older backups of the same file deleted to keep the newest few (BACKUPS_KEPT). */
+  pruned?: string[];
   error?: Error;
 }
 
@@ -123,7 +125,8 @@ export async function applyPlans(
         );
       }
       record(state, plan, mode, host.now());
-      results.push({ plan, backup });
+      const pruned = backup ? await pruneBackups(plan.snap.path) : [];
+      results.push({ plan, backup, ...(pruned.length ? { pruned } : {}) });
     } catch (error) {
       results.push({ plan, error: error as Error });
     }

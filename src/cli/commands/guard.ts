@@ -48,6 +48,15 @@ async function confirm(io: CliIo, question: string): Promise<boolean> {
   return /^y(es)?$/i.test(answer.trim());
 }
 
+/** ` (backup: <file>)`, and which older backups went to keep the newest few. */
+function backupNote(r: { backup?: string; pruned?: string[] }): string {
+  if (!r.backup) return '';
+  const pruned = r.pruned?.length
+    ? `; deleted older backup${r.pruned.length > 1 ? 's' : ''} ${r.pruned.join(', ')} (guard keeps the newest 3)`
+    : '';
+  return ` (backup: ${r.backup}${pruned})`;
+}
+
 /** `sphyr guard …`: configure sphyr-mcp in the IDEs on this machine. */
 export function registerGuard(program: Command, io: CliIo, setExit: (code: number) => void): void {
   const guard = program.command('guard').description('configure sphyr-mcp in your IDEs and agents');
@@ -137,7 +146,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
         }
         const wrapped = r.plan.changes.filter((c) => c.kind === 'wrapped').map((c) => c.name);
         const via = r.plan.snap.linked ? ` (through the symbolic link, at ${r.plan.snap.file})` : '';
-        io.err(`✓ ${client.displayName}: wrote ${file}${via}${r.backup ? ` (backup: ${r.backup})` : ''}`);
+        io.err(`✓ ${client.displayName}: wrote ${file}${via}${backupNote(r)}`);
         if (wrapped.length)
           io.err(`  now running through sphyr-mcp: ${wrapped.join(', ')} (undo with \`sphyr guard remove\`)`);
         io.err(`  to load it: ${client.reload}`);
@@ -188,7 +197,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
           );
         else
           io.err(
-            `✓ ${target.client.displayName}: ${r.plan.deleteFile ? 'deleted' : 'restored'} ${target.file}`,
+            `✓ ${target.client.displayName}: ${r.plan.deleteFile ? 'deleted' : 'restored'} ${target.file}${backupNote(r)}`,
           );
       }
       setExit(failed.length || results.some((r) => r.error) ? 1 : 0);
