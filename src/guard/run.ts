@@ -13,6 +13,7 @@ import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove } from './plan
 import type { GuardHost } from './platform.js';
 import { assertWritable, pruneBackups, snapshot, writeSafely } from './safe-write.js';
 import { type GuardState, readState, type StateEntry, writeState } from './state.js';
+import { lexists } from './links.js';
 import { isDetected, type Target, targetsFor } from './targets.js';
 import { readStyle } from './text-style.js';
 
@@ -186,7 +187,10 @@ export async function status(
     const locations = selection.project
       ? client.projectPaths(selection.project, host.platform)
       : client.configPaths(host);
-    const targets = await targetsFor(host, client, locations, false);
+    // An undetected client is "not detected", whatever folders happen to exist (~/.gemini made by
+    // Antigravity, the home folder that would hold ~/.claude.json); in a project, its files there count.
+    const found = await targetsFor(host, client, locations, false);
+    const targets = detected ? found : selection.project ? found.filter((t) => lexists(t.local)) : [];
     const files: ClientStatus['files'] = [];
     for (const t of targets) {
       try {
