@@ -1,4 +1,4 @@
-import { join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import { STRICT_JSON, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
 import type { ClientAdapter } from './types.js';
 
 /**
@@ -10,6 +10,8 @@ export const antigravity: ClientAdapter = {
   id: 'antigravity',
   displayName: 'Antigravity',
   format: 'json',
+  // JSON.parse in an Electron app (not run here: no Node 20 CLI to test with).
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [
     { path: join(ctx.platform, ctx.home, '.gemini', 'config', 'mcp_config.json'), label: '2.0' },

@@ -6,6 +6,8 @@ export const claudeCode: ClientAdapter = {
   id: 'claude-code',
   displayName: 'Claude Code',
   format: 'json',
+  // Claude Code 2.1.197: a comment or trailing comma is "corrupted" (it resets the file); a BOM is skipped.
+  dialect: { comments: false, trailingCommas: false, bom: true },
   serversKey: ['mcpServers'],
   configPaths(ctx) {
     const dir = ctx.env.CLAUDE_CONFIG_DIR || ctx.home;

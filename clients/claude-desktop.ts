@@ -5,6 +5,7 @@ import {
   plainEntry,
   readPlainEntry,
   rewritePlainEntry,
+  STRICT_JSON,
   sdkDefaultEnv,
 } from './common.js';
 import type { ClientAdapter } from './types.js';
@@ -16,6 +17,8 @@ export const claudeDesktop: ClientAdapter = {
   id: 'claude-desktop',
   displayName: 'Claude Desktop',
   format: 'json',
+  // The app reads it with JSON.parse: a comment, trailing comma or BOM and its servers are ignored.
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths(ctx) {
     const classic = { path: join(ctx.platform, appSupport(ctx, 'Claude'), FILE), label: 'user' };

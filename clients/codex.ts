@@ -36,6 +36,8 @@ export const codex: ClientAdapter = {
   id: 'codex',
   displayName: 'Codex',
   format: 'toml',
+  // Codex 0.171: TOML 1.1 as smol-toml reads it (checked in test/real-clients), a BOM skipped.
+  dialect: { comments: true, trailingCommas: false, bom: true },
   serversKey: ['mcp_servers'],
   configPaths: (ctx) => [
     {

@@ -1,7 +1,13 @@
 /** @module Small facts shared by the adapters: path joining per OS, well-known folders, entry shapes. */
 
 import path from 'node:path';
-import type { Launch, PathContext, Platform } from './types.js';
+import type { Dialect, Launch, PathContext, Platform } from './types.js';
+
+/** JSON as `JSON.parse` reads it (Node and Electron apps): no comments, no trailing commas, no BOM. */
+export const STRICT_JSON: Dialect = { comments: false, trailingCommas: false, bom: false };
+
+/** JSON with comments and trailing commas (jsonc-parser, serde_json_lenient); a BOM is skipped. */
+export const JSONC: Dialect = { comments: true, trailingCommas: true, bom: true };
 
 /** Join with the separator of the platform being described, not the one we run on. */
 export function join(platform: Platform, ...parts: string[]): string {

@@ -1,4 +1,4 @@
-import { join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import { STRICT_JSON, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
 import type { ClientAdapter } from './types.js';
 
 /** Cursor: ~/.cursor/mcp.json on every OS; written as strict JSON. */
@@ -6,6 +6,8 @@ export const cursor: ClientAdapter = {
   id: 'cursor',
   displayName: 'Cursor',
   format: 'json',
+  // Not verified against Cursor itself: treated as JSON.parse reads it.
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [{ path: join(ctx.platform, ctx.home, '.cursor', 'mcp.json'), label: 'user' }],
   projectPaths: (dir, platform) => [{ path: join(platform, dir, '.cursor', 'mcp.json'), label: 'project' }],

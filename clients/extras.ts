@@ -1,13 +1,24 @@
 /** @module The extra clients: same `mcpServers` shape as Cursor, different files. */
 
-import { appSupport, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import {
+  appSupport,
+  JSONC,
+  join,
+  plainEntry,
+  readPlainEntry,
+  rewritePlainEntry,
+  STRICT_JSON,
+  sdkDefaultEnv,
+} from './common.js';
 import type { ClientAdapter } from './types.js';
 
-/** Gemini CLI: ~/.gemini/settings.json (it strips comments, so JSONC). */
+/** Gemini CLI: ~/.gemini/settings.json. */
 export const geminiCli: ClientAdapter = {
   id: 'gemini-cli',
   displayName: 'Gemini CLI',
-  format: 'jsonc',
+  format: 'json',
+  // Gemini CLI 0.61 strips comments, then JSON.parse: a trailing comma or a BOM is a parse error.
+  dialect: { comments: true, trailingCommas: false, bom: false },
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [{ path: join(ctx.platform, ctx.home, '.gemini', 'settings.json'), label: 'user' }],
   projectPaths: (dir, platform) => [
@@ -26,6 +37,7 @@ export const lmStudio: ClientAdapter = {
   id: 'lm-studio',
   displayName: 'LM Studio',
   format: 'json',
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [{ path: join(ctx.platform, ctx.home, '.lmstudio', 'mcp.json'), label: 'user' }],
   projectPaths: () => [],
@@ -42,6 +54,7 @@ export const junie: ClientAdapter = {
   id: 'junie',
   displayName: 'JetBrains Junie',
   format: 'json',
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [{ path: join(ctx.platform, ctx.home, '.junie', 'mcp', 'mcp.json'), label: 'user' }],
   projectPaths: (dir, platform) => [
@@ -60,6 +73,7 @@ export const cline: ClientAdapter = {
   id: 'cline',
   displayName: 'Cline (VS Code)',
   format: 'json',
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [
     {
@@ -93,7 +107,9 @@ export const cline: ClientAdapter = {
 export const opencode: ClientAdapter = {
   id: 'opencode',
   displayName: 'opencode',
-  format: 'jsonc',
+  format: 'json',
+  // opencode 1.18 (jsonc-parser): comments, trailing commas and a BOM, in .json and .jsonc alike.
+  dialect: JSONC,
   serversKey: ['mcp'],
   configPaths(ctx) {
     const dir = join(

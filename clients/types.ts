@@ -20,7 +20,20 @@ export interface Launch {
   env: Record<string, string>;
 }
 
-export type ConfigFormat = 'json' | 'jsonc' | 'toml';
+export type ConfigFormat = 'json' | 'toml';
+
+/**
+ * What the client's own parser accepts in its config file. Guard parses with exactly this, so a
+ * file the client would refuse is never written and never reported as configured.
+ */
+export interface Dialect {
+  /** `//` and block comments (TOML always has `#` comments). */
+  comments: boolean;
+  /** A comma after the last member of a JSON object or array. */
+  trailingCommas: boolean;
+  /** A UTF-8 byte order mark before the document. */
+  bom: boolean;
+}
 
 /**
  * One file the client reads. A `*` path segment (Claude's MSIX package folder, VS Code profiles)
@@ -41,6 +54,7 @@ export interface ClientAdapter {
   id: string;
   displayName: string;
   format: ConfigFormat;
+  dialect: Dialect;
   /** Path to the servers object inside the document: ['mcpServers'], ['servers'], ['mcp_servers']… */
   serversKey: readonly string[];
   /** User-scope config files, in preference order. Pure: (platform, env, home) → paths. */

@@ -1,4 +1,4 @@
-import { appSupport, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import { appSupport, JSONC, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
 import type { ClientAdapter, PathContext } from './types.js';
 
 function userDir(ctx: PathContext, product: string): string {
@@ -9,7 +9,9 @@ function makeVsCode(id: string, displayName: string, product: string): ClientAda
   return {
     id,
     displayName,
-    format: 'jsonc',
+    format: 'json',
+    // VS Code's jsonc parser with allowTrailingComma; its file service drops a BOM.
+    dialect: JSONC,
     serversKey: ['servers'],
     // The default profile's mcp.json, and each other profile's own (servers do not cross profiles).
     configPaths: (ctx) => [

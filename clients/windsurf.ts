@@ -1,4 +1,4 @@
-import { join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import { STRICT_JSON, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
 import type { ClientAdapter } from './types.js';
 
 /** Windsurf: ~/.codeium/windsurf/mcp_config.json on every OS. */
@@ -6,6 +6,8 @@ export const windsurf: ClientAdapter = {
   id: 'windsurf',
   displayName: 'Windsurf',
   format: 'json',
+  // Not verified against Windsurf itself: treated as JSON.parse reads it.
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [
     { path: join(ctx.platform, ctx.home, '.codeium', 'windsurf', 'mcp_config.json'), label: 'user' },

@@ -6,13 +6,13 @@
 
 import type { Launch } from '../../clients/types.js';
 import { isSphyrError, SphyrConfigError, type SphyrError } from '../errors.js';
-import { editorFor } from './editors.js';
+import { readConfig } from './editors.js';
 import type { EntryUndo } from './format-editor.js';
 import { runsSphyrMcp, wrapLaunch } from './launch.js';
 import { assertCreatable, emptySnapshot, type Snapshot, snapshot } from './safe-write.js';
 import type { StateEntry } from './state.js';
 import type { Target } from './targets.js';
-import { readStyle, withBom } from './text-style.js';
+import { withBom } from './text-style.js';
 
 export const ENTRY_NAME = 'sphyr';
 
@@ -69,8 +69,8 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
     snap = await snapshot(target.local);
     assertCreatable(snap);
     const { client } = target;
-    const editor = await editorFor(client.format);
-    const file = readStyle(snap.raw ?? '');
+    // In the client's own dialect: a file it would refuse is refused here, never written.
+    const { file, doc, editor } = await readConfig(client, snap.raw ?? '');
     const changes: PlannedChange[] = [];
     const entry = client.buildEntry(launch);
     let text = file.body;
@@ -78,7 +78,6 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
     if (set.text !== text) changes.push({ name: ENTRY_NAME, kind: 'sphyr', undo: set.undo, entry });
     text = set.text;
     if (wrapExisting) {
-      const doc = editor.parse(file.body);
       for (const [name, value] of Object.entries(serversOf(doc, client.serversKey))) {
         if (name === ENTRY_NAME) continue;
         const upstream = client.readEntry(value);
@@ -109,9 +108,7 @@ export async function planRemove(target: Target, recorded: StateEntry[]): Promis
     snap = await snapshot(target.local);
     if (snap.raw === undefined) return { target, snap, after: undefined, changes: [], undone: recorded };
     const { client } = target;
-    const editor = await editorFor(client.format);
-    const file = readStyle(snap.raw);
-    const doc = editor.parse(file.body);
+    const { file, doc, editor } = await readConfig(client, snap.raw);
     let text = file.body;
     const steps = recorded.length
       ? [...recorded].reverse()

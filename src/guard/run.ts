@@ -8,14 +8,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { CLIENTS, clientById } from '../../clients/index.js';
 import type { ClientAdapter, Launch } from '../../clients/types.js';
 import { SphyrConfigError } from '../errors.js';
-import { editorFor } from './editors.js';
+import { readConfig } from './editors.js';
 import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove } from './plan.js';
 import type { GuardHost } from './platform.js';
 import { assertWritable, pruneBackups, snapshot, writeSafely } from './safe-write.js';
 import { type GuardState, readState, type StateEntry, writeState } from './state.js';
 import { lexists } from './links.js';
 import { isDetected, type Target, targetsFor } from './targets.js';
-import { readStyle } from './text-style.js';
 
 export interface Selection {
   /** Client ids the user named; empty = every detected client. */
@@ -195,8 +194,8 @@ export async function status(
     for (const t of targets) {
       try {
         const snap = await snapshot(t.local);
-        const doc =
-          snap.raw === undefined ? {} : (await editorFor(client.format)).parse(readStyle(snap.raw).body);
+        // The client's own dialect: a file it would refuse is a problem, never "up to date".
+        const doc = snap.raw === undefined ? {} : (await readConfig(client, snap.raw)).doc;
         let node: unknown = doc;
         for (const k of client.serversKey) node = (node as Record<string, unknown> | undefined)?.[k];
         const entry = (node as Record<string, unknown> | undefined)?.[ENTRY_NAME];

@@ -3,59 +3,13 @@
  * (`main(argv, io)`) on a temp HOME, so every case is fast and needs no build.
  */
 
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLIENTS } from '../../clients/index.js';
-import type { CliIo } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
-import { tempDir } from '../helpers/gateway.js';
+import { cleanHomes, makeHome, sphyr } from '../helpers/guard-cli.js';
 
-/** Variables that move config files or carry a credential: unset, so the host's never leak in. */
-const CLEAN_ENV: Record<string, string> = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-};
-
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-/** A temp HOME with these files (string) and folders (null). */
-export async function makeHome(layout: Record<string, string | null> = {}): Promise<string> {
-  const home = await tempDir('sphyr-guard-truth-');
-  dirs.push(home);
-  for (const [rel, content] of Object.entries(layout)) {
-    const p = path.join(home, rel);
-    if (content === null) await mkdir(p, { recursive: true });
-    else {
-      await mkdir(path.dirname(p), { recursive: true });
-      await writeFile(p, content);
-    }
-  }
-  return home;
-}
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `sphyr <args>` with HOME = home and only `env` besides PATH; no terminal. */
-export async function sphyr(home: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    env: { ...CLEAN_ENV, HOME: home, ...env },
-    home,
-    platform: 'linux',
-  };
-  const code = await main(args, io);
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+afterAll(cleanHomes);
 
 async function backupsOf(file: string): Promise<string[]> {
   const base = path.basename(file);

@@ -270,7 +270,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       io.err(`Edit ${paths.join(' or ')} and add:`);
       const eol = { eol: '\n' as const, indent: '  ' };
       io.out(
-        (await editorFor(client.format)).set('', client.serversKey, 'sphyr', client.buildEntry(launch), eol)
+        (await editorFor(client)).set('', client.serversKey, 'sphyr', client.buildEntry(launch), eol)
           .text,
       );
       io.err(`Then ${client.reload}.`);
@@ -284,9 +284,8 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .action(async (opts: { client?: string[]; project?: string }) => {
       const h = await host(io);
       const { findTargets } = await import('../../guard/run.js');
-      const { editorFor } = await import('../../guard/editors.js');
+      const { readConfig } = await import('../../guard/editors.js');
       const { snapshot } = await import('../../guard/safe-write.js');
-      const { readStyle } = await import('../../guard/text-style.js');
       const { clientEnv, handshake } = await import('../../guard/doctor.js');
       const targets = await findTargets(h, { clients: opts.client ?? [], project: opts.project });
       let checked = 0;
@@ -296,7 +295,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
         try {
           const snap = await snapshot(t.local);
           if (snap.raw === undefined) continue;
-          let node: unknown = (await editorFor(t.client.format)).parse(readStyle(snap.raw).body);
+          let node: unknown = (await readConfig(t.client, snap.raw)).doc;
           for (const k of t.client.serversKey) node = (node as Record<string, unknown> | undefined)?.[k];
           entry = (node as Record<string, unknown> | undefined)?.sphyr;
         } catch (error) {
