@@ -1,4 +1,12 @@
-import { STRICT_JSON, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import {
+  join,
+  plainEntry,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  STRICT_JSON,
+  sdkInheritedEnv,
+} from './common.js';
 import type { ClientAdapter } from './types.js';
 
 /**
@@ -27,6 +35,7 @@ export const antigravity: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'open the agent pane → ⋯ → MCP Servers → Manage MCP Servers and refresh (or restart Antigravity)',
 };

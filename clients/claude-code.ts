@@ -1,4 +1,4 @@
-import { join, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import { ALL_ENV_RULE, allEnv, join, readPlainEntry, rewritePlainEntry } from './common.js';
 import type { ClientAdapter } from './types.js';
 
 /** Claude Code: user scope is the top-level `mcpServers` of ~/.claude.json (or $CLAUDE_CONFIG_DIR). */
@@ -22,6 +22,8 @@ export const claudeCode: ClientAdapter = {
   buildEntry: (launch) => ({ type: 'stdio', command: launch.command, args: launch.args, env: launch.env }),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  // Claude Code 2.1.197 spreads its whole environment under the entry's env (seen with an env-dumping server).
+  inheritedEnv: (_platform, parent) => allEnv(parent),
+  envRule: ALL_ENV_RULE,
   reload: 'start a new Claude Code session (running sessions keep their servers); check with /mcp',
 };

@@ -5,8 +5,9 @@ import {
   plainEntry,
   readPlainEntry,
   rewritePlainEntry,
+  SDK_ENV_RULE,
   STRICT_JSON,
-  sdkDefaultEnv,
+  sdkInheritedEnv,
 } from './common.js';
 import type { ClientAdapter } from './types.js';
 
@@ -47,6 +48,7 @@ export const claudeDesktop: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'quit Claude Desktop completely (Cmd+Q on macOS, the tray icon on Windows) and open it again',
 };

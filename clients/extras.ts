@@ -1,15 +1,19 @@
 /** @module The extra clients: same `mcpServers` shape as Cursor, different files. */
 
 import {
+  ALL_ENV_RULE,
+  allEnv,
   appSupport,
   JSONC,
   join,
   plainEntry,
   readPlainEntry,
   rewritePlainEntry,
+  SDK_ENV_RULE,
   STRICT_JSON,
-  sdkDefaultEnv,
+  sdkInheritedEnv,
 } from './common.js';
+import { GEMINI_ENV_RULE, geminiInheritedEnv } from './gemini-env.js';
 import type { ClientAdapter } from './types.js';
 
 /** Gemini CLI: ~/.gemini/settings.json. */
@@ -28,7 +32,9 @@ export const geminiCli: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  // Gemini CLI 0.61 hides secret-looking variables, SPHYR_CREDENTIAL among them (clients/gemini-env.ts).
+  inheritedEnv: geminiInheritedEnv,
+  envRule: GEMINI_ENV_RULE,
   reload: 'start a new gemini session; check with /mcp',
 };
 
@@ -45,7 +51,8 @@ export const lmStudio: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'restart LM Studio (or toggle the server in Program → Integrations)',
 };
 
@@ -64,7 +71,8 @@ export const junie: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'restart the JetBrains IDE (or Junie settings → MCP → refresh)',
 };
 
@@ -96,7 +104,8 @@ export const cline: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'open Cline → MCP Servers and restart sphyr (Cline watches the file)',
 };
 
@@ -151,6 +160,8 @@ export const opencode: ClientAdapter = {
   },
   launchKeys: ['command'],
   rewriteEntry: (entry, launch) => ({ ...entry, command: [launch.command, ...launch.args] }),
-  inheritedEnv: sdkDefaultEnv,
+  // opencode 1.18 spreads its whole environment under `environment` (seen with an env-dumping server).
+  inheritedEnv: (_platform, parent) => allEnv(parent),
+  envRule: ALL_ENV_RULE,
   reload: 'restart opencode',
 };

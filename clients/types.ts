@@ -18,6 +18,11 @@ export interface Launch {
   command: string;
   args: string[];
   env: Record<string, string>;
+  /**
+   * Variables of the client's own environment the entry asks it to pass on, where a client needs
+   * asking (Codex's `env_vars`); set only when guard's caller exported them.
+   */
+  forward?: string[];
 }
 
 export type ConfigFormat = 'json' | 'toml';
@@ -71,8 +76,17 @@ export interface ClientAdapter {
   launchKeys?: readonly string[];
   /** Rewrite an existing stdio entry to launch `launch`, keeping every other field. */
   rewriteEntry(entry: Record<string, unknown>, launch: Launch): Record<string, unknown>;
-  /** Env variables the client passes to a stdio server besides the entry's `env` (its allowlist). */
-  inheritedEnv(platform: Platform): readonly string[];
+  /**
+   * The environment the client gives a stdio server from its own environment `parent`, before the
+   * entry's `env` is laid over it (`entry` is the raw entry: Codex reads its `env_vars`).
+   */
+  inheritedEnv(
+    platform: Platform,
+    parent: Readonly<Record<string, string | undefined>>,
+    entry: unknown,
+  ): Record<string, string>;
+  /** That rule in words, for messages and the README. */
+  envRule: string;
   /** How to make the client pick up the change. */
   reload: string;
 }

@@ -1,4 +1,13 @@
-import { appSupport, JSONC, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import {
+  appSupport,
+  JSONC,
+  join,
+  plainEntry,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  sdkInheritedEnv,
+} from './common.js';
 import type { ClientAdapter, PathContext } from './types.js';
 
 function userDir(ctx: PathContext, product: string): string {
@@ -23,7 +32,8 @@ function makeVsCode(id: string, displayName: string, product: string): ClientAda
     buildEntry: (launch) => plainEntry(launch, { type: 'stdio' }),
     readEntry: (entry) => readPlainEntry(entry),
     rewriteEntry: rewritePlainEntry,
-    inheritedEnv: sdkDefaultEnv,
+    inheritedEnv: sdkInheritedEnv,
+    envRule: SDK_ENV_RULE,
     reload: 'run "MCP: List Servers" and start sphyr (or "Developer: Reload Window")',
   };
 }

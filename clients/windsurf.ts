@@ -1,4 +1,12 @@
-import { STRICT_JSON, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import {
+  join,
+  plainEntry,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  STRICT_JSON,
+  sdkInheritedEnv,
+} from './common.js';
 import type { ClientAdapter } from './types.js';
 
 /** Windsurf: ~/.codeium/windsurf/mcp_config.json on every OS. */
@@ -17,6 +25,7 @@ export const windsurf: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'press the refresh button in Cascade → MCP servers (or restart Windsurf)',
 };

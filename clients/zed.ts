@@ -1,4 +1,13 @@
-import { appData, JSONC, join, readPlainEntry, rewritePlainEntry, sdkDefaultEnv, xdgConfig } from './common.js';
+import {
+  appData,
+  JSONC,
+  join,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  sdkInheritedEnv,
+  xdgConfig,
+} from './common.js';
 import type { ClientAdapter, PathContext } from './types.js';
 
 function configDir(ctx: PathContext): string {
@@ -44,6 +53,7 @@ export const zed: ClientAdapter = {
     return readPlainEntry(entry);
   },
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'save settings.json in Zed (it restarts context servers), or restart Zed',
 };

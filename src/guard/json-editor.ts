@@ -28,7 +28,7 @@ import type { EntryUndo, FormatEditor, SetOptions, TextStyle } from './format-ed
 export type JsonDialect = Pick<Dialect, 'comments' | 'trailingCommas'>;
 
 const PROBLEMS: Partial<Record<ReturnType<typeof printParseErrorCode>, string>> = {
-  InvalidCommentToken: "comments are not allowed here: this client's parser refuses them",
+  InvalidCommentToken: 'comments are not allowed here: this client reads strict JSON',
   InvalidSymbol: 'unexpected character',
   PropertyNameExpected: 'expected a property name in double quotes',
   ValueExpected: 'expected a value',
@@ -115,7 +115,11 @@ function pathTree(text: string, target: readonly string[], dialect: JsonDialect)
         }
       },
     },
-    { disallowComments: !dialect.comments, allowTrailingComma: dialect.trailingCommas, allowEmptyContent: true },
+    {
+      disallowComments: !dialect.comments,
+      allowTrailingComma: dialect.trailingCommas,
+      allowEmptyContent: true,
+    },
   );
   const root = current.children?.[0];
   if (root) root.parent = undefined;

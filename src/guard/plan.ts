@@ -86,9 +86,9 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
         const nested = typeof command === 'object' && command !== null && !Array.isArray(command);
         if (!upstream || nested || runsSphyrMcp(upstream)) continue;
         const rewritten = client.rewriteEntry(value as Record<string, unknown>, wrapLaunch(launch, upstream));
-        const step = editor.set(text, client.serversKey, name, rewritten, file.style, {
-          only: client.launchKeys ?? ['command', 'args'],
-        });
+        // Only the launch keys the rewritten entry has (Codex's env_vars only when there are any).
+        const only = (client.launchKeys ?? ['command', 'args']).filter((k) => rewritten[k] !== undefined);
+        const step = editor.set(text, client.serversKey, name, rewritten, file.style, { only });
         changes.push({ name, kind: 'wrapped', undo: step.undo, entry: rewritten });
         text = step.text;
       }

@@ -9,11 +9,11 @@ import { CLIENTS, clientById } from '../../clients/index.js';
 import type { ClientAdapter, Launch } from '../../clients/types.js';
 import { SphyrConfigError } from '../errors.js';
 import { readConfig } from './editors.js';
+import { lexists } from './links.js';
 import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove } from './plan.js';
 import type { GuardHost } from './platform.js';
 import { assertWritable, pruneBackups, snapshot, writeSafely } from './safe-write.js';
 import { type GuardState, readState, type StateEntry, writeState } from './state.js';
-import { lexists } from './links.js';
 import { isDetected, type Target, targetsFor } from './targets.js';
 
 export interface Selection {
@@ -223,8 +223,9 @@ export async function status(
   return out;
 }
 
+/** The entry without its credential plumbing (env, Codex's env_vars): doctor checks that part. */
 function withoutEnv(entry: unknown): unknown {
   if (typeof entry !== 'object' || entry === null) return entry;
-  const { env: _env, ...rest } = entry as Record<string, unknown>;
+  const { env: _env, env_vars: _vars, ...rest } = entry as Record<string, unknown>;
   return rest;
 }

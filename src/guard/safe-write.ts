@@ -7,7 +7,18 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync, statSync } from 'node:fs';
-import { access, chmod, copyFile, lstat, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  unlink,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { SphyrConfigError } from '../errors.js';
 import { danglingError, lexists, resolveLinks } from './links.js';
@@ -208,7 +219,9 @@ function escapeRegExp(text: string): string {
  */
 export async function pruneBackups(configPath: string, keep = BACKUPS_KEPT): Promise<string[]> {
   const dir = path.dirname(configPath);
-  const ours = new RegExp(`^${escapeRegExp(path.basename(configPath))}\\.sphyr-backup-\\d{8}T\\d{6}Z(-[0-9a-f]{6})?$`);
+  const ours = new RegExp(
+    `^${escapeRegExp(path.basename(configPath))}\\.sphyr-backup-\\d{8}T\\d{6}Z(-[0-9a-f]{6})?$`,
+  );
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => ours.test(n));

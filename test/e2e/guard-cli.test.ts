@@ -210,10 +210,8 @@ describe('guard init --yes, again, status, remove', () => {
     const codexText = await readFile(p('.codex/config.toml'), 'utf8');
     expect(codexText.startsWith('# my codex config\n')).toBe(true);
     const codex = parseToml(codexText) as Doc;
-    expect(codex.mcp_servers.sphyr).toEqual({
-      ...NODE_ENTRY,
-      env_vars: ['SPHYR_CREDENTIAL', 'SPHYR_GATEWAY_URL'],
-    });
+    // Nothing exported: no env_vars (codex doctor would warn about each unset one).
+    expect(codex.mcp_servers.sphyr).toEqual(NODE_ENTRY);
     expect(codex.mcp_servers.docs).toEqual({ command: 'docs-mcp', args: ['--port', '1'] });
     expect(codex.model).toBe('o3');
 
@@ -610,7 +608,6 @@ describe('guard print', () => {
         sphyr: {
           command: 'npx',
           args: NPX_ARGS,
-          env_vars: ['SPHYR_CREDENTIAL', 'SPHYR_GATEWAY_URL'],
           env: { SPHYR_CREDENTIAL: 'your-credential' },
         },
       },

@@ -5,11 +5,16 @@
 
 import { chmod, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLIENTS } from '../../clients/index.js';
 import { cleanHomes, makeHome, sphyr } from '../helpers/guard-cli.js';
 
 afterAll(cleanHomes);
+
+/** A parsed config document, indexed freely in assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: test assertions walk arbitrary config documents
+type Doc = Record<string, any>;
 
 async function backupsOf(file: string): Promise<string[]> {
   const base = path.basename(file);
@@ -80,7 +85,7 @@ describe('item 11: backups are bounded per file, named, and owner-only', () => {
     expect((await stat(path.join(path.dirname(file), backup as string))).mode & 0o777).toBe(0o600);
   });
 
-  it('every backup is 0600: init\'s of a 0644 file, and remove\'s of the file --embed-credential wrote', async () => {
+  it("every backup is 0600: init's of a 0644 file, and remove's of the file --embed-credential wrote", async () => {
     const credential = `sphyr.k_back2.${'t'.repeat(43)}`;
     const home = await makeHome({ '.cursor/mcp.json': CURSOR });
     const file = path.join(home, '.cursor/mcp.json');
@@ -159,5 +164,124 @@ describe('item 12: guard status words an undetected client one way', () => {
         `${c.displayName} has a row`,
       ).toBe(true);
     }
+  });
+});
+
+const CREDENTIAL = `sphyr.k_truth1.${'c'.repeat(43)}`;
+/** ~/.sphyr/config.json as `sphyr login` writes it. */
+const LOGGED_IN = `{\n  "gateway": "http://127.0.0.1:9",\n  "credential": "${CREDENTIAL}"\n}\n`;
+const NO_CREDENTIAL = /every sphyr tool call will answer "not configured" until you run `sphyr login`/;
+
+describe('item 9: init with no credential anywhere writes the entries and says so', () => {
+  it('no ~/.sphyr/config.json, no SPHYR_CREDENTIAL: written, and a warning line naming sphyr login', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': CURSOR });
+    const init = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(init.code).toBe(0);
+    expect(init.stderr).toContain('✓ Cursor: wrote');
+    expect(init.stderr).toMatch(NO_CREDENTIAL);
+    expect(init.stderr.split('\n').find((l) => NO_CREDENTIAL.test(l))).toMatch(/^warning: /);
+  });
+
+  it('a dry run says it too, before anything is written', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': CURSOR });
+    const dry = await sphyr(home, ['guard', 'init', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toMatch(NO_CREDENTIAL);
+    expect(await readFile(path.join(home, '.cursor/mcp.json'), 'utf8')).toBe(CURSOR);
+  });
+
+  it('an unreadable ~/.sphyr/config.json is named, and the entries are still written', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': CURSOR, '.sphyr/config.json': '{ not json' });
+    const init = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(init.code).toBe(0);
+    expect(init.stderr).toContain('✓ Cursor: wrote');
+    expect(init.stderr).toMatch(/^warning: .*config\.json.*not valid JSON/m);
+    expect(init.stderr).toMatch(NO_CREDENTIAL);
+  });
+
+  it('logged in (~/.sphyr/config.json): no warning', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': CURSOR, '.sphyr/config.json': LOGGED_IN });
+    const init = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(init.code).toBe(0);
+    expect(init.stderr).not.toMatch(/warning/);
+  });
+});
+
+describe('item 14: init says when a client would not pass a shell-exported credential on', () => {
+  const EXPORTED = { SPHYR_CREDENTIAL: CREDENTIAL, SPHYR_GATEWAY_URL: 'http://127.0.0.1:9' };
+  const layout = {
+    '.gemini/settings.json': '{}\n',
+    '.claude.json': '{}\n',
+    '.cursor/mcp.json': CURSOR,
+    '.config/opencode/opencode.json': '{}\n',
+  };
+
+  it('Gemini CLI drops SPHYR_CREDENTIAL: a warning naming the client and both fixes', async () => {
+    const home = await makeHome(layout);
+    const init = await sphyr(home, ['guard', 'init', '--yes', '--client', 'gemini-cli'], EXPORTED);
+    expect(init.code).toBe(0);
+    const line = init.stderr.split('\n').find((l) => l.startsWith('warning: Gemini CLI')) ?? '';
+    expect(line).toMatch(/SPHYR_CREDENTIAL/);
+    expect(line).toMatch(/sphyr login/);
+    expect(line).toMatch(/--embed-credential/);
+    expect(init.stderr).not.toMatch(NO_CREDENTIAL);
+  });
+
+  it('Cursor (the MCP SDK allowlist) gets the same warning; Claude Code and opencode, which pass everything, none', async () => {
+    const home = await makeHome(layout);
+    const init = await sphyr(home, ['guard', 'init', '--yes'], EXPORTED);
+    expect(init.code).toBe(0);
+    expect(init.stderr).toMatch(/^warning: Cursor .*SPHYR_CREDENTIAL/m);
+    expect(init.stderr).not.toMatch(/^warning: Claude Code/m);
+    expect(init.stderr).not.toMatch(/^warning: opencode/m);
+  });
+
+  it('--embed-credential or a login file: no warning for any client', async () => {
+    const embedded = await makeHome(layout);
+    const a = await sphyr(embedded, ['guard', 'init', '--yes', '--embed-credential'], EXPORTED);
+    expect(a.code).toBe(0);
+    expect(a.stderr).not.toMatch(/^warning/m);
+    const logged = await makeHome({ ...layout, '.sphyr/config.json': LOGGED_IN });
+    const b = await sphyr(logged, ['guard', 'init', '--yes'], EXPORTED);
+    expect(b.stderr).not.toMatch(/^warning/m);
+  });
+});
+
+describe('item 15: Codex gets env_vars only when there is something to pass, and wrapped servers get them too', () => {
+  const CODEX = '# mine\nmodel = "o3"\n\n[mcp_servers.docs]\ncommand = "docs-mcp"\nargs = ["--port", "1"]\n';
+
+  it('logged in (~/.sphyr/config.json, nothing exported): no env_vars, so `codex doctor` has nothing to warn about', async () => {
+    const home = await makeHome({ '.codex/config.toml': CODEX, '.sphyr/config.json': LOGGED_IN });
+    expect((await sphyr(home, ['guard', 'init', '--yes'])).code).toBe(0);
+    const text = await readFile(path.join(home, '.codex/config.toml'), 'utf8');
+    expect(text).toMatch(/\[mcp_servers\.sphyr\]/);
+    expect(text).not.toMatch(/env_vars/);
+  });
+
+  it('only SPHYR_CREDENTIAL exported: env_vars names just that one', async () => {
+    const home = await makeHome({ '.codex/config.toml': CODEX, '.sphyr/config.json': LOGGED_IN });
+    const init = await sphyr(home, ['guard', 'init', '--yes'], { SPHYR_CREDENTIAL: CREDENTIAL });
+    expect(init.code).toBe(0);
+    const doc = parseToml(await readFile(path.join(home, '.codex/config.toml'), 'utf8')) as Doc;
+    expect(doc.mcp_servers.sphyr.env_vars).toEqual(['SPHYR_CREDENTIAL']);
+  });
+
+  it('--wrap-existing with an exported credential: every wrapped server gets the same env_vars, added to its own; remove restores the bytes', async () => {
+    const codex = `${CODEX}\n[mcp_servers.gh]\ncommand = "gh-mcp"\nenv_vars = ["GH_TOKEN"]\n`;
+    const home = await makeHome({ '.codex/config.toml': codex });
+    const init = await sphyr(home, ['guard', 'init', '--yes', '--wrap-existing'], {
+      SPHYR_CREDENTIAL: CREDENTIAL,
+      SPHYR_GATEWAY_URL: 'http://127.0.0.1:9',
+    });
+    expect(init.code).toBe(0);
+    const file = path.join(home, '.codex/config.toml');
+    const doc = parseToml(await readFile(file, 'utf8')) as Doc;
+    const both = ['SPHYR_CREDENTIAL', 'SPHYR_GATEWAY_URL'];
+    expect(doc.mcp_servers.sphyr.env_vars).toEqual(both);
+    expect(doc.mcp_servers.docs.args).toContain('docs-mcp');
+    expect(doc.mcp_servers.docs.env_vars).toEqual(both);
+    expect(doc.mcp_servers.gh.env_vars).toEqual(['GH_TOKEN', ...both]);
+    expect((await sphyr(home, ['guard', 'remove', '--yes'])).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(codex);
   });
 });

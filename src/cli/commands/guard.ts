@@ -1,61 +1,10 @@
 import type { Command } from 'commander';
-import { codexForwarded } from '../../../clients/codex.js';
 import { CLIENTS, clientById } from '../../../clients/index.js';
 import type { Launch, Platform } from '../../../clients/types.js';
 import { SphyrConfigError } from '../../errors.js';
 import type { CliIo } from '../io.js';
-
-interface InitOptions {
-  client?: string[];
-  dryRun?: boolean;
-  yes?: boolean;
-  project?: string;
-  npx?: boolean;
-  embedCredential?: boolean;
-  wrapExisting?: boolean;
-}
-
-const PLATFORMS: readonly Platform[] = ['darwin', 'win32', 'linux'];
-
-async function host(io: CliIo) {
-  const { currentPlatform } = await import('../../guard/platform.js');
-  return { platform: io.platform ?? currentPlatform(), env: io.env, home: io.home, now: () => new Date() };
-}
-
-/** A credential must never reach the terminal in a diff: show its key id only. */
-function redact(text: string): string {
-  return text.replace(/sphyr\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+/g, 'sphyr.$1.***');
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  ];
-}
-
-async function confirm(io: CliIo, question: string): Promise<boolean> {
-  if (!io.ask) {
-    throw new SphyrConfigError(
-      'not_interactive',
-      'no terminal to ask for confirmation: pass --yes to apply the changes shown above (or --dry-run to only show them)',
-    );
-  }
-  const answer = (await io.ask(question)) ?? '';
-  return /^y(es)?$/i.test(answer.trim());
-}
-
-/** ` (backup: <file>)`, and which older backups went to keep the newest few. */
-function backupNote(r: { backup?: string; pruned?: string[] }): string {
-  if (!r.backup) return '';
-  const pruned = r.pruned?.length
-    ? `; deleted older backup${r.pruned.length > 1 ? 's' : ''} ${r.pruned.join(', ')} (guard keeps the newest 3)`
-    : '';
-  return ` (backup: ${r.backup}${pruned})`;
-}
+import { guardInit, type InitOptions } from './guard-init.js';
+import { backupNote, collect, host, PLATFORMS, redact } from './guard-shared.js';
 
 /** `sphyr guard …`: configure sphyr-mcp in the IDEs on this machine. */
 export function registerGuard(program: Command, io: CliIo, setExit: (code: number) => void): void {
@@ -74,85 +23,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       'write SPHYR_CREDENTIAL into the IDE files (default: sphyr-mcp reads ~/.sphyr/config.json)',
     )
     .option('--wrap-existing', 'run your other stdio MCP servers through sphyr-mcp too')
-    .action(async (opts: InitOptions) => {
-      const h = await host(io);
-      const { sphyrLaunch } = await import('../../guard/launch.js');
-      const { planInitAll, applyPlans } = await import('../../guard/run.js');
-      const { changed } = await import('../../guard/plan.js');
-      const { unifiedDiff } = await import('../../guard/unified-diff.js');
-      let env: Record<string, string> = {};
-      if (opts.embedCredential) {
-        const { readClientSettings } = await import('../../config/local-config.js');
-        const settings = await readClientSettings({ home: io.home, env: io.env });
-        if (!settings.credential) {
-          throw new SphyrConfigError(
-            'not_configured',
-            '--embed-credential needs a credential: run `sphyr login` first (or set SPHYR_CREDENTIAL)',
-          );
-        }
-        env = { SPHYR_CREDENTIAL: settings.credential.reveal() };
-        if (settings.gatewayUrl) env.SPHYR_GATEWAY_URL = settings.gatewayUrl;
-      }
-      const launch = sphyrLaunch({ platform: h.platform, npx: opts.npx, env });
-      const plans = await planInitAll(
-        h,
-        { clients: opts.client ?? [], project: opts.project },
-        launch,
-        Boolean(opts.wrapExisting),
-      );
-      if (plans.length === 0) {
-        io.err(
-          'No supported IDE or agent found. Name one with --client (e.g. --client cursor), or see `sphyr guard print`.',
-        );
-        setExit(1);
-        return;
-      }
-      const failed = plans.filter((p) => p.error);
-      for (const p of failed)
-        io.err(`✗ ${p.target.client.displayName}: ${p.error?.message} — left untouched`);
-      const todo = plans.filter(changed);
-      for (const p of plans.filter((x) => !x.error && !changed(x))) {
-        io.err(`✓ ${p.target.client.displayName}: ${p.target.file} already has sphyr`);
-      }
-      for (const p of todo) {
-        io.out(
-          redact(
-            unifiedDiff(p.target.file, p.snap.raw ?? '', p.after ?? '', [
-              p.snap.raw === undefined ? '(new file)' : '(current)',
-              '(after guard init)',
-            ]),
-          ),
-        );
-      }
-      if (todo.length === 0 || opts.dryRun) {
-        if (opts.dryRun && todo.length)
-          io.err(`Dry run: ${todo.length} file(s) would change; nothing was written.`);
-        setExit(failed.length ? 1 : 0);
-        return;
-      }
-      if (!opts.yes && !(await confirm(io, `Apply these changes to ${todo.length} file(s)? [y/N] `))) {
-        io.err('Nothing was changed.');
-        setExit(1);
-        return;
-      }
-      const results = await applyPlans(h, todo, 'init', { secretInEntry: Boolean(opts.embedCredential) });
-      let errors = failed.length;
-      for (const r of results) {
-        const { client, file } = r.plan.target;
-        if (r.error) {
-          errors += 1;
-          io.err(`✗ ${client.displayName}: ${r.error.message}`);
-          continue;
-        }
-        const wrapped = r.plan.changes.filter((c) => c.kind === 'wrapped').map((c) => c.name);
-        const via = r.plan.snap.linked ? ` (through the symbolic link, at ${r.plan.snap.file})` : '';
-        io.err(`✓ ${client.displayName}: wrote ${file}${via}${backupNote(r)}`);
-        if (wrapped.length)
-          io.err(`  now running through sphyr-mcp: ${wrapped.join(', ')} (undo with \`sphyr guard remove\`)`);
-        io.err(`  to load it: ${client.reload}`);
-      }
-      setExit(errors ? 1 : 0);
-    });
+    .action((opts: InitOptions) => guardInit(io, opts, setExit));
 
   guard
     .command('remove')
@@ -270,8 +141,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       io.err(`Edit ${paths.join(' or ')} and add:`);
       const eol = { eol: '\n' as const, indent: '  ' };
       io.out(
-        (await editorFor(client)).set('', client.serversKey, 'sphyr', client.buildEntry(launch), eol)
-          .text,
+        (await editorFor(client)).set('', client.serversKey, 'sphyr', client.buildEntry(launch), eol).text,
       );
       io.err(`Then ${client.reload}.`);
     });
@@ -313,11 +183,12 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
           );
           continue;
         }
-        const allow = [
-          ...t.client.inheritedEnv(h.platform),
-          ...(t.client.id === 'codex' ? codexForwarded(entry) : []),
-        ];
-        const result = await handshake({ ...launch, env: clientEnv(allow, io.env, launch.env) });
+        // Exactly the environment this client would give it (its own rule), the entry's env on top.
+        const inherited = t.client.inheritedEnv(h.platform, io.env, entry);
+        const result = await handshake({
+          ...launch,
+          env: clientEnv(Object.keys(inherited), inherited, launch.env),
+        });
         if (result.ok) {
           io.out(
             `✓ ${t.client.displayName}: ${result.serverName ?? 'server'} ${result.serverVersion ?? ''} answered, tools: ${result.tools?.join(', ')} (${Math.round(result.ms)} ms) — ${t.file}`,
