@@ -14,6 +14,18 @@ export const claudeCode: ClientAdapter = {
     return [{ path: join(ctx.platform, dir, '.claude.json'), label: 'user' }];
   },
   projectPaths: (dir, platform) => [{ path: join(platform, dir, '.mcp.json'), label: 'project' }],
+  // Local scope, where `claude mcp add` writes by default: projects["/abs/dir"].mcpServers.
+  serverMaps(doc) {
+    const maps = [['mcpServers']];
+    const projects = doc.projects;
+    if (typeof projects !== 'object' || projects === null || Array.isArray(projects)) return maps;
+    for (const [dir, project] of Object.entries(projects)) {
+      const servers = (project as { mcpServers?: unknown } | null)?.mcpServers;
+      if (typeof servers === 'object' && servers !== null && !Array.isArray(servers))
+        maps.push(['projects', dir, 'mcpServers']);
+    }
+    return maps;
+  },
   detectPaths(ctx) {
     const paths = [join(ctx.platform, ctx.home, '.claude'), join(ctx.platform, ctx.home, '.claude.json')];
     if (ctx.env.CLAUDE_CONFIG_DIR) paths.unshift(ctx.env.CLAUDE_CONFIG_DIR);

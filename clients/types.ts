@@ -62,6 +62,12 @@ export interface ClientAdapter {
   dialect: Dialect;
   /** Path to the servers object inside the document: ['mcpServers'], ['servers'], ['mcp_servers']… */
   serversKey: readonly string[];
+  /**
+   * Every servers object in a parsed document, `serversKey` first: Claude Code also keeps local-scope
+   * servers per project (`projects[<dir>].mcpServers`). Our entry goes to `serversKey` only;
+   * --wrap-existing and doctor visit them all. Default: `[serversKey]`.
+   */
+  serverMaps?(doc: Record<string, unknown>): string[][];
   /** User-scope config files, in preference order. Pure: (platform, env, home) → paths. */
   configPaths(ctx: PathContext): ConfigLocation[];
   /** Project-scope config files under `dir` (none for clients without a project scope). */

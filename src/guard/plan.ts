@@ -4,7 +4,7 @@
  * error in its plan and is never written.
  */
 
-import type { Launch } from '../../clients/types.js';
+import type { ClientAdapter, Launch } from '../../clients/types.js';
 import { isSphyrError, SphyrConfigError, type SphyrError } from '../errors.js';
 import { readConfig } from './editors.js';
 import type { EntryUndo } from './format-editor.js';
@@ -18,6 +18,8 @@ export const ENTRY_NAME = 'sphyr';
 
 export interface PlannedChange {
   name: string;
+  /** The servers object holding it (absent: the client's serversKey). */
+  serversKey?: string[];
   kind: 'sphyr' | 'wrapped';
   undo: EntryUndo;
   entry: Record<string, unknown>;
@@ -53,7 +55,16 @@ function prefixed(target: Target, message: string): string {
   return bare.includes(target.local) || bare.includes(target.file) ? bare : `${target.file}: ${bare}`;
 }
 
-function serversOf(doc: Record<string, unknown>, key: readonly string[]): Record<string, unknown> {
+/** Every servers object of a document, the client's own `serversKey` first. */
+export function serverMapsOf(client: ClientAdapter, doc: Record<string, unknown>): string[][] {
+  return client.serverMaps?.(doc) ?? [[...client.serversKey]];
+}
+
+export function sameKey(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
+}
+
+export function serversOf(doc: Record<string, unknown>, key: readonly string[]): Record<string, unknown> {
   let node: unknown = doc;
   for (const k of key) node = (node as Record<string, unknown> | undefined)?.[k];
   return typeof node === 'object' && node !== null && !Array.isArray(node)
@@ -77,8 +88,10 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
     const set = editor.set(text, client.serversKey, ENTRY_NAME, entry, file.style);
     if (set.text !== text) changes.push({ name: ENTRY_NAME, kind: 'sphyr', undo: set.undo, entry });
     text = set.text;
-    if (wrapExisting) {
-      for (const [name, value] of Object.entries(serversOf(doc, client.serversKey))) {
+    // Every servers object: Claude Code's local-scope ones (per project) too.
+    for (const key of wrapExisting ? serverMapsOf(client, doc) : []) {
+      const own = sameKey(key, client.serversKey);
+      for (const [name, value] of Object.entries(serversOf(doc, key))) {
         if (name === ENTRY_NAME) continue;
         const upstream = client.readEntry(value);
         // A Zed legacy entry nests {path, args} under `command`: not rewritten in place.
@@ -88,8 +101,14 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
         const rewritten = client.rewriteEntry(value as Record<string, unknown>, wrapLaunch(launch, upstream));
         // Only the launch keys the rewritten entry has (Codex's env_vars only when there are any).
         const only = (client.launchKeys ?? ['command', 'args']).filter((k) => rewritten[k] !== undefined);
-        const step = editor.set(text, client.serversKey, name, rewritten, file.style, { only });
-        changes.push({ name, kind: 'wrapped', undo: step.undo, entry: rewritten });
+        const step = editor.set(text, key, name, rewritten, file.style, { only });
+        changes.push({
+          name,
+          ...(own ? {} : { serversKey: key }),
+          kind: 'wrapped',
+          undo: step.undo,
+          entry: rewritten,
+        });
         text = step.text;
       }
     }
@@ -115,7 +134,10 @@ export async function planRemove(target: Target, recorded: StateEntry[]): Promis
       : ENTRY_NAME in serversOf(doc, client.serversKey)
         ? [{ name: ENTRY_NAME, undo: { previous: null } as EntryUndo, createdFile: false }]
         : [];
-    for (const step of steps) text = editor.undo(text, client.serversKey, step.name, step.undo, file.style);
+    for (const step of steps) {
+      const key = 'serversKey' in step && step.serversKey ? step.serversKey : client.serversKey;
+      text = editor.undo(text, key, step.name, step.undo, file.style);
+    }
     editor.parse(text);
     // Init created the file: it goes again, at the far end of a link (the link stays, dangling as
     // before) — unless the path changed shape since (a link replaced by a file or the reverse).

@@ -10,7 +10,7 @@ import type { ClientAdapter, Launch } from '../../clients/types.js';
 import { SphyrConfigError } from '../errors.js';
 import { readConfig } from './editors.js';
 import { lexists } from './links.js';
-import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove } from './plan.js';
+import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove, sameKey } from './plan.js';
 import type { GuardHost } from './platform.js';
 import { assertWritable, pruneBackups, snapshot, writeSafely } from './safe-write.js';
 import { type GuardState, readState, type StateEntry, writeState } from './state.js';
@@ -143,8 +143,13 @@ function record(state: GuardState, plan: FilePlan, mode: 'init' | 'remove', now:
     return;
   }
   for (const change of plan.changes) {
+    const key = change.serversKey ?? plan.target.client.serversKey;
     const existing = state.entries.find(
-      (e) => e.file === file && e.client === client && e.name === change.name,
+      (e) =>
+        e.file === file &&
+        e.client === client &&
+        e.name === change.name &&
+        sameKey(e.serversKey ?? plan.target.client.serversKey, key),
     );
     if (existing) {
       // Keep the first undo: it holds what the user had before any init.
@@ -156,6 +161,7 @@ function record(state: GuardState, plan: FilePlan, mode: 'init' | 'remove', now:
       client,
       file,
       name: change.name,
+      ...(change.serversKey ? { serversKey: change.serversKey } : {}),
       kind: change.kind,
       undo: change.undo,
       entry: change.entry,

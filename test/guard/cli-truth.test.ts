@@ -285,3 +285,66 @@ describe('item 15: Codex gets env_vars only when there is something to pass, and
     expect(await readFile(file, 'utf8')).toBe(codex);
   });
 });
+
+describe("item 16: --wrap-existing wraps Claude Code's local-scope servers too (projects[<dir>].mcpServers)", () => {
+  const CLAUDE = `${JSON.stringify(
+    {
+      numStartups: 4,
+      mcpServers: { userwide: { type: 'stdio', command: 'uvx', args: ['user-mcp'], env: {} } },
+      projects: {
+        '/home/me/app': {
+          allowedTools: [],
+          mcpServers: {
+            local1: { type: 'stdio', command: 'npx', args: ['-y', 'local-mcp'], env: { LOCAL_TOKEN: 't' } },
+            remote: { type: 'http', url: 'https://mcp.example.com/mcp' },
+          },
+        },
+        '/home/me/other': { mcpServers: { local2: { command: 'other-mcp', args: [] } } },
+        '/home/me/empty': { allowedTools: [] },
+      },
+    },
+    null,
+    2,
+  )}\n`;
+
+  it('every stdio server of every project is wrapped, remote ones are not; remove restores the bytes', async () => {
+    const home = await makeHome({ '.claude.json': CLAUDE, '.sphyr/config.json': LOGGED_IN });
+    const init = await sphyr(home, ['guard', 'init', '--yes', '--wrap-existing', '--client', 'claude-code']);
+    expect(init.code).toBe(0);
+    expect(init.stderr).toMatch(/now running through sphyr-mcp: .*local1/);
+    const file = path.join(home, '.claude.json');
+    const doc = JSON.parse(await readFile(file, 'utf8'));
+    const wrapped = (e: { command: string; args: string[] }) => e.args.includes('--');
+    expect(wrapped(doc.mcpServers.userwide)).toBe(true);
+    const local1 = doc.projects['/home/me/app'].mcpServers.local1;
+    expect(wrapped(local1)).toBe(true);
+    expect(local1.args.slice(local1.args.indexOf('--') + 1)).toEqual(['npx', '-y', 'local-mcp']);
+    expect(local1.env).toEqual({ LOCAL_TOKEN: 't' });
+    expect(wrapped(doc.projects['/home/me/other'].mcpServers.local2)).toBe(true);
+    expect(doc.projects['/home/me/app'].mcpServers.remote).toEqual({
+      type: 'http',
+      url: 'https://mcp.example.com/mcp',
+    });
+    expect(doc.projects['/home/me/empty']).toEqual({ allowedTools: [] });
+    // Our entry goes to the user scope only.
+    expect(doc.projects['/home/me/app'].mcpServers).not.toHaveProperty('sphyr');
+    // A second init changes nothing; remove gives the bytes back.
+    expect((await sphyr(home, ['guard', 'init', '--yes', '--wrap-existing'])).stdout).toBe('');
+    expect((await sphyr(home, ['guard', 'remove', '--yes'])).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(CLAUDE);
+  });
+
+  it('a local server with the same name as a user-scope one is wrapped and restored on its own', async () => {
+    const text = `${JSON.stringify({
+      mcpServers: { same: { command: 'user-version', args: [] } },
+      projects: { '/p': { mcpServers: { same: { command: 'project-version', args: ['x'] } } } },
+    })}\n`;
+    const home = await makeHome({ '.claude.json': text, '.sphyr/config.json': LOGGED_IN });
+    expect((await sphyr(home, ['guard', 'init', '--yes', '--wrap-existing'])).code).toBe(0);
+    const doc = JSON.parse(await readFile(path.join(home, '.claude.json'), 'utf8'));
+    expect(doc.mcpServers.same.args.slice(-1)).toEqual(['user-version']);
+    expect(doc.projects['/p'].mcpServers.same.args.slice(-2)).toEqual(['project-version', 'x']);
+    expect((await sphyr(home, ['guard', 'remove', '--yes'])).code).toBe(0);
+    expect(await readFile(path.join(home, '.claude.json'), 'utf8')).toBe(text);
+  });
+});

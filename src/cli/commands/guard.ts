@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { CLIENTS, clientById } from '../../../clients/index.js';
-import type { Launch, Platform } from '../../../clients/types.js';
+import type { Platform } from '../../../clients/types.js';
 import { SphyrConfigError } from '../../errors.js';
 import type { CliIo } from '../io.js';
+import { type DoctorOptions, guardDoctor } from './guard-doctor.js';
 import { guardInit, type InitOptions } from './guard-init.js';
 import { backupNote, collect, host, PLATFORMS, redact } from './guard-shared.js';
 
@@ -148,59 +149,10 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
 
   guard
     .command('doctor')
-    .description('start each configured sphyr-mcp as its client would and check the MCP handshake')
+    .description(
+      'start each configured sphyr-mcp as its client would: the MCP handshake, and a check_url call that reaches the gateway with the credential',
+    )
     .option('--client <id...>', 'only these clients', collect)
     .option('--project <dir>', "the project's config files under <dir>")
-    .action(async (opts: { client?: string[]; project?: string }) => {
-      const h = await host(io);
-      const { findTargets } = await import('../../guard/run.js');
-      const { readConfig } = await import('../../guard/editors.js');
-      const { snapshot } = await import('../../guard/safe-write.js');
-      const { clientEnv, handshake } = await import('../../guard/doctor.js');
-      const targets = await findTargets(h, { clients: opts.client ?? [], project: opts.project });
-      let checked = 0;
-      let failures = 0;
-      for (const t of targets) {
-        let entry: unknown;
-        try {
-          const snap = await snapshot(t.local);
-          if (snap.raw === undefined) continue;
-          let node: unknown = (await readConfig(t.client, snap.raw)).doc;
-          for (const k of t.client.serversKey) node = (node as Record<string, unknown> | undefined)?.[k];
-          entry = (node as Record<string, unknown> | undefined)?.sphyr;
-        } catch (error) {
-          failures += 1;
-          io.err(`✗ ${t.client.displayName} (${t.file}): ${(error as Error).message}`);
-          continue;
-        }
-        if (entry === undefined) continue;
-        checked += 1;
-        const launch: Launch | undefined = t.client.readEntry(entry);
-        if (!launch) {
-          failures += 1;
-          io.err(
-            `✗ ${t.client.displayName} (${t.file}): the sphyr entry is not a stdio command; run sphyr guard init`,
-          );
-          continue;
-        }
-        // Exactly the environment this client would give it (its own rule), the entry's env on top.
-        const inherited = t.client.inheritedEnv(h.platform, io.env, entry);
-        const result = await handshake({
-          ...launch,
-          env: clientEnv(Object.keys(inherited), inherited, launch.env),
-        });
-        if (result.ok) {
-          io.out(
-            `✓ ${t.client.displayName}: ${result.serverName ?? 'server'} ${result.serverVersion ?? ''} answered, tools: ${result.tools?.join(', ')} (${Math.round(result.ms)} ms) — ${t.file}`,
-          );
-        } else {
-          failures += 1;
-          io.out(`✗ ${t.client.displayName}: ${result.reason} — ${t.file}`);
-          if (result.stderrTail) io.err(result.stderrTail);
-        }
-      }
-      if (checked === 0 && failures === 0)
-        io.err('No client is configured with sphyr yet: run `sphyr guard init`.');
-      setExit(failures ? 1 : 0);
-    });
+    .action((opts: DoctorOptions) => guardDoctor(io, opts, setExit));
 }
