@@ -38,4 +38,6 @@ export const claudeCode: ClientAdapter = {
   inheritedEnv: (_platform, parent) => allEnv(parent),
   envRule: ALL_ENV_RULE,
   reload: 'start a new Claude Code session (running sessions keep their servers); check with /mcp',
+  projectReload:
+    'start a new Claude Code session in the project: it asks each user to approve the servers in .mcp.json, so approve sphyr there (`claude mcp reset-project-choices` asks again); check with /mcp',
 };

@@ -68,6 +68,7 @@ export const codex: ClientAdapter = {
   envRule:
     "only its allowlist, HOME, LOGNAME, PATH, SHELL, USER, LANG, LC_ALL, TERM, TMPDIR and TZ (on Windows PATH, USERPROFILE, APPDATA and more), and the variables the entry names in env_vars, plus the entry's env",
   reload: 'restart Codex (the CLI, the IDE extension or the app)',
+  projectReload: 'restart Codex in the project; it reads .codex/config.toml only once you trust the project',
 };
 
 /** Names Codex forwards for an entry: its allowlist plus the entry's `env_vars`. */

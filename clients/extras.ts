@@ -36,6 +36,8 @@ export const geminiCli: ClientAdapter = {
   inheritedEnv: geminiInheritedEnv,
   envRule: GEMINI_ENV_RULE,
   reload: 'start a new gemini session; check with /mcp',
+  projectReload:
+    'start a new gemini session in the project; stdio servers run only in a trusted folder (`gemini trust`); check with /mcp',
 };
 
 /** LM Studio: ~/.lmstudio/mcp.json. */

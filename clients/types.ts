@@ -95,4 +95,6 @@ export interface ClientAdapter {
   envRule: string;
   /** How to make the client pick up the change. */
   reload: string;
+  /** The same for a project file, when it differs (an approval or trust prompt). */
+  projectReload?: string;
 }

@@ -35,6 +35,8 @@ function makeVsCode(id: string, displayName: string, product: string): ClientAda
     inheritedEnv: sdkInheritedEnv,
     envRule: SDK_ENV_RULE,
     reload: 'run "MCP: List Servers" and start sphyr (or "Developer: Reload Window")',
+    projectReload:
+      'run "MCP: List Servers" and start sphyr; VS Code asks you to trust a workspace server the first time',
   };
 }
 

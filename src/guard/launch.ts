@@ -58,6 +58,11 @@ export function sphyrLaunch(options: LaunchOptions): Launch {
   };
 }
 
+/** Every command line guard writes for sphyr-mcp on `platform`: node by absolute path, and npx. */
+export function ourLaunches(platform: Platform): Launch[] {
+  return [sphyrLaunch({ platform }), sphyrLaunch({ platform, npx: true })];
+}
+
 /** Whether an entry's command line already runs sphyr-mcp (so --wrap-existing leaves it alone). */
 export function runsSphyrMcp(launch: Launch): boolean {
   return [launch.command, ...launch.args].some((part) => /sphyr-mcp(\.js)?$/.test(part));

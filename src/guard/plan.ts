@@ -4,6 +4,7 @@
  * error in its plan and is never written.
  */
 
+import { isDeepStrictEqual } from 'node:util';
 import type { ClientAdapter, Launch } from '../../clients/types.js';
 import { isSphyrError, SphyrConfigError, type SphyrError } from '../errors.js';
 import { readConfig } from './editors.js';
@@ -35,6 +36,10 @@ export interface FilePlan {
   undone: StateEntry[];
   /** Remove: init created the file and nothing else is in it now, so it goes. */
   deleteFile?: boolean;
+  /** A `sphyr` entry guard did not write, left as it is (what --force would replace, in short). */
+  kept?: string;
+  /** The same, replaced because of --force. */
+  replaced?: string;
   error?: SphyrError;
 }
 
@@ -72,8 +77,44 @@ export function serversOf(doc: Record<string, unknown>, key: readonly string[]):
     : {};
 }
 
-/** `guard init` for one file: our entry set whole; with `wrapExisting`, other stdio servers wrapped. */
-export async function planInit(target: Target, launch: Launch, wrapExisting: boolean): Promise<FilePlan> {
+/** A short, secret-free picture of an entry: env values and credentials hidden. */
+export function describeEntry(entry: unknown): string {
+  const hide = (value: unknown, key?: string): unknown => {
+    if (Array.isArray(value)) return value.map((v) => hide(v));
+    if (value && typeof value === 'object') {
+      const env = key === 'env' || key === 'environment';
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, env ? '…' : hide(v, k)]));
+    }
+    return typeof value === 'string'
+      ? value.replace(/sphyr\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+/g, 'sphyr.$1.***')
+      : value;
+  };
+  const text = JSON.stringify(hide(entry));
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
+}
+
+/** An entry without its credential plumbing (env, Codex's env_vars), which doctor checks instead. */
+export function withoutEnv(entry: unknown): unknown {
+  if (typeof entry !== 'object' || entry === null) return entry;
+  const { env: _env, env_vars: _vars, ...rest } = entry as Record<string, unknown>;
+  return rest;
+}
+
+export interface InitOptions {
+  wrapExisting?: boolean;
+  /** What init last wrote as this file's `sphyr` entry (the state file); anything else there is the user's. */
+  recorded?: unknown;
+  /** Replace a `sphyr` entry guard did not write. */
+  force?: boolean;
+}
+
+/**
+ * `guard init` for one file: our entry set whole; with `wrapExisting`, other stdio servers wrapped.
+ * A `sphyr` entry that is neither what init last wrote nor what it writes now is the user's: kept,
+ * unless `force`.
+ */
+export async function planInit(target: Target, launch: Launch, options: InitOptions = {}): Promise<FilePlan> {
+  const wrapExisting = Boolean(options.wrapExisting);
   let snap: Snapshot = emptySnapshot(target.local);
   try {
     // Through any symlink: the link stays, its far end is what we edit.
@@ -85,9 +126,20 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
     const changes: PlannedChange[] = [];
     const entry = client.buildEntry(launch);
     let text = file.body;
-    const set = editor.set(text, client.serversKey, ENTRY_NAME, entry, file.style);
-    if (set.text !== text) changes.push({ name: ENTRY_NAME, kind: 'sphyr', undo: set.undo, entry });
-    text = set.text;
+    const existing = serversOf(doc, client.serversKey)[ENTRY_NAME];
+    const theirs =
+      existing !== undefined &&
+      !isDeepStrictEqual(existing, entry) &&
+      !(options.recorded !== undefined && isDeepStrictEqual(existing, options.recorded));
+    let kept: string | undefined;
+    let replaced: string | undefined;
+    if (theirs && !options.force) kept = describeEntry(existing);
+    else {
+      if (theirs) replaced = describeEntry(existing);
+      const set = editor.set(text, client.serversKey, ENTRY_NAME, entry, file.style);
+      if (set.text !== text) changes.push({ name: ENTRY_NAME, kind: 'sphyr', undo: set.undo, entry });
+      text = set.text;
+    }
     // Every servers object: Claude Code's local-scope ones (per project) too.
     for (const key of wrapExisting ? serverMapsOf(client, doc) : []) {
       const own = sameKey(key, client.serversKey);
@@ -113,14 +165,29 @@ export async function planInit(target: Target, launch: Launch, wrapExisting: boo
       }
     }
     // Every set above re-parsed its result and compared it with the original before returning.
-    return { target, snap, after: changes.length ? withBom(file, text) : snap.raw, changes, undone: [] };
+    return {
+      target,
+      snap,
+      after: changes.length ? withBom(file, text) : snap.raw,
+      changes,
+      undone: [],
+      ...(kept ? { kept } : {}),
+      ...(replaced ? { replaced } : {}),
+    };
   } catch (error) {
     return fail(target, snap, error);
   }
 }
 
-/** `guard remove` for one file: undo what init recorded, newest first; else drop a `sphyr` entry. */
-export async function planRemove(target: Target, recorded: StateEntry[]): Promise<FilePlan> {
+/**
+ * `guard remove` for one file: undo what init recorded, newest first. With no record (the state
+ * file was lost), drop a `sphyr` entry only if `ours` says guard wrote it; keep anything else.
+ */
+export async function planRemove(
+  target: Target,
+  recorded: StateEntry[],
+  ours: (entry: unknown) => boolean = () => true,
+): Promise<FilePlan> {
   let snap: Snapshot = emptySnapshot(target.local);
   try {
     // Through any symlink: the link stays, its far end is what we edit.
@@ -129,9 +196,11 @@ export async function planRemove(target: Target, recorded: StateEntry[]): Promis
     const { client } = target;
     const { file, doc, editor } = await readConfig(client, snap.raw);
     let text = file.body;
+    const unrecorded = recorded.length ? undefined : serversOf(doc, client.serversKey)[ENTRY_NAME];
+    const theirs = unrecorded !== undefined && !ours(unrecorded);
     const steps = recorded.length
       ? [...recorded].reverse()
-      : ENTRY_NAME in serversOf(doc, client.serversKey)
+      : unrecorded !== undefined && !theirs
         ? [{ name: ENTRY_NAME, undo: { previous: null } as EntryUndo, createdFile: false }]
         : [];
     for (const step of steps) {
@@ -144,7 +213,15 @@ export async function planRemove(target: Target, recorded: StateEntry[]): Promis
     const created = recorded.filter((r) => r.createdFile);
     const sameShape = created.every((r) => (r.createdThroughLink ?? false) === snap.linked);
     const deleteFile = created.length > 0 && sameShape && text.trim() === '';
-    return { target, snap, after: withBom(file, text), changes: [], undone: recorded, deleteFile };
+    return {
+      target,
+      snap,
+      after: withBom(file, text),
+      changes: [],
+      undone: recorded,
+      deleteFile,
+      ...(theirs ? { kept: describeEntry(unrecorded) } : {}),
+    };
   } catch (error) {
     return fail(target, snap, error);
   }

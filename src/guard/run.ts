@@ -10,7 +10,7 @@ import type { ClientAdapter, Launch } from '../../clients/types.js';
 import { SphyrConfigError } from '../errors.js';
 import { readConfig } from './editors.js';
 import { lexists } from './links.js';
-import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove, sameKey } from './plan.js';
+import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove, sameKey, withoutEnv } from './plan.js';
 import type { GuardHost } from './platform.js';
 import { assertWritable, pruneBackups, snapshot, writeSafely } from './safe-write.js';
 import { type GuardState, readState, type StateEntry, writeState } from './state.js';
@@ -57,12 +57,28 @@ export async function planInitAll(
   selection: Selection,
   launch: Launch,
   wrapExisting: boolean,
+  options: { force?: boolean } = {},
 ) {
   const targets = await findTargets(host, selection);
-  return Promise.all(targets.map((t) => planInit(t, launch, wrapExisting)));
+  const state = await readState(host);
+  // What init last wrote as each file's sphyr entry: an entry equal to it is ours to update.
+  const recorded = (t: Target) =>
+    state.entries.find(
+      (e) => e.file === t.file && e.client === t.client.id && e.name === ENTRY_NAME && !e.serversKey,
+    )?.entry;
+  return Promise.all(
+    targets.map((t) => planInit(t, launch, { wrapExisting, recorded: recorded(t), force: options.force })),
+  );
 }
 
-export async function planRemoveAll(host: GuardHost, selection: Selection) {
+/**
+ * `guard remove` for the selection. `launches`: the command lines guard writes (node by path, npx),
+ * which tell an unrecorded `sphyr` entry of ours from one the user wrote.
+ */
+export async function planRemoveAll(host: GuardHost, selection: Selection, launches?: Launch[]) {
+  const forms = launches ?? (await import('./launch.js')).ourLaunches(host.platform);
+  const ours = (client: ClientAdapter) => (entry: unknown) =>
+    forms.some((l) => isDeepStrictEqual(withoutEnv(entry), withoutEnv(client.buildEntry(l))));
   const state = await readState(host);
   const targets = await findTargets(host, { ...selection, clients: selection.clients });
   // Files init recorded are undone even if the client is no longer detected.
@@ -80,6 +96,7 @@ export async function planRemoveAll(host: GuardHost, selection: Selection) {
       planRemove(
         t,
         state.entries.filter((e) => e.file === t.file && e.client === t.client.id),
+        ours(t.client),
       ),
     ),
   );
@@ -227,11 +244,4 @@ export async function status(
     out.push({ client: client.id, displayName: client.displayName, detected, files });
   }
   return out;
-}
-
-/** The entry without its credential plumbing (env, Codex's env_vars): doctor checks that part. */
-function withoutEnv(entry: unknown): unknown {
-  if (typeof entry !== 'object' || entry === null) return entry;
-  const { env: _env, env_vars: _vars, ...rest } = entry as Record<string, unknown>;
-  return rest;
 }

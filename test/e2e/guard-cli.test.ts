@@ -569,7 +569,10 @@ describe('guard init options', () => {
     expect(result.code).toBe(0);
     const file = path.join(project, '.vscode', 'mcp.json');
     expect(result.stderr).toContain(`✓ VS Code: wrote ${file}`);
-    expect(await json(file)).toEqual({ servers: { sphyr: { type: 'stdio', ...NODE_ENTRY } } });
+    // A shared file: the npx form, no path of this machine.
+    expect(await json(file)).toEqual({
+      servers: { sphyr: { type: 'stdio', command: 'npx', args: NPX_ARGS } },
+    });
     expect(Object.keys(await tree(project))).toEqual(['.vscode', path.join('.vscode', 'mcp.json')]);
     expect(await tree(home, (rel) => rel === '.sphyr')).toEqual(homeBefore);
 

@@ -3,7 +3,7 @@
  * (`main(argv, io)`) on a temp HOME, so every case is fast and needs no build.
  */
 
-import { chmod, readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -346,5 +346,177 @@ describe("item 16: --wrap-existing wraps Claude Code's local-scope servers too (
     expect(doc.projects['/p'].mcpServers.same.args.slice(-2)).toEqual(['project-version', 'x']);
     expect((await sphyr(home, ['guard', 'remove', '--yes'])).code).toBe(0);
     expect(await readFile(path.join(home, '.claude.json'), 'utf8')).toBe(text);
+  });
+});
+
+describe('item 17: shared project files stay portable, and a hand-written sphyr entry is kept', () => {
+  /** Every string in a document. */
+  function strings(value: unknown): string[] {
+    if (typeof value === 'string') return [value];
+    if (Array.isArray(value)) return value.flatMap(strings);
+    if (value && typeof value === 'object') return Object.values(value).flatMap(strings);
+    return [];
+  }
+
+  it('--project --client claude-code: .mcp.json gets the npx form, no absolute path of this machine', async () => {
+    const home = await makeHome({ '.claude': null });
+    const project = await makeHome();
+    const init = await sphyr(home, [
+      'guard',
+      'init',
+      '--yes',
+      '--project',
+      project,
+      '--client',
+      'claude-code',
+    ]);
+    expect(init.code).toBe(0);
+    const doc = JSON.parse(await readFile(path.join(project, '.mcp.json'), 'utf8'));
+    expect(doc.mcpServers.sphyr).toMatchObject({
+      command: 'npx',
+      args: ['-y', '-p', '@sphyr/sdk', 'sphyr-mcp'],
+    });
+    for (const s of strings(doc)) expect(s.startsWith('/'), s).toBe(false);
+  });
+
+  it('the same for every client with a project file, --wrap-existing included', async () => {
+    const home = await makeHome();
+    const project = await makeHome({
+      '.vscode/mcp.json':
+        '{\n  "servers": {\n    "x": { "type": "stdio", "command": "uvx", "args": ["x"] }\n  }\n}\n',
+    });
+    const ids = [
+      'claude-code',
+      'cursor',
+      'vscode',
+      'zed',
+      'codex',
+      'antigravity',
+      'gemini-cli',
+      'junie',
+      'opencode',
+    ];
+    const args = ['guard', 'init', '--yes', '--wrap-existing', '--project', project];
+    const init = await sphyr(home, [...args, ...ids.flatMap((id) => ['--client', id])]);
+    expect(init.code, init.stderr).toBe(0);
+    const written = init.stderr.match(/wrote (\S+)/g)?.map((w) => w.slice(6)) ?? [];
+    expect(written).toHaveLength(ids.length);
+    for (const file of written) {
+      const text = await readFile(file, 'utf8');
+      expect(text, file).not.toContain(process.execPath);
+      expect(text, file).not.toContain(home);
+      expect(text, file).not.toContain(path.join('bin', 'sphyr-mcp.js'));
+    }
+  });
+
+  it('--project with --embed-credential is refused: a secret never goes into a file meant to be checked in', async () => {
+    const project = await makeHome();
+    const home = await makeHome({ '.sphyr/config.json': LOGGED_IN });
+    const init = await sphyr(home, [
+      'guard',
+      'init',
+      '--yes',
+      '--embed-credential',
+      '--project',
+      project,
+      '--client',
+      'cursor',
+    ]);
+    expect(init.code).not.toBe(0);
+    expect(init.stderr).toMatch(/--embed-credential.*--project/);
+    expect(await readdir(project)).toEqual([]);
+  });
+
+  it("the reload hint for Claude Code's .mcp.json mentions its approval prompt", async () => {
+    const project = await makeHome();
+    const home = await makeHome({ '.claude': null });
+    const init = await sphyr(home, [
+      'guard',
+      'init',
+      '--yes',
+      '--project',
+      project,
+      '--client',
+      'claude-code',
+    ]);
+    expect(init.stderr).toMatch(/to load it: .*approve/);
+  });
+
+  const HAND =
+    '{\n  "mcpServers": {\n    "sphyr": { "command": "/opt/mine/sphyr-mcp", "env": { "SPHYR_AGENT_NAME": "laptop" } }\n  }\n}\n';
+
+  it('a sphyr entry guard did not write is kept, and the warning says what --force would lose', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': HAND, '.sphyr/config.json': LOGGED_IN });
+    const init = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(init.code).toBe(0);
+    expect(await readFile(path.join(home, '.cursor/mcp.json'), 'utf8')).toBe(HAND);
+    const line = init.stderr.split('\n').find((l) => l.startsWith('warning: Cursor')) ?? '';
+    expect(line).toMatch(/did not write/);
+    expect(line).toMatch(/--force/);
+    expect(line).toContain('/opt/mine/sphyr-mcp');
+    expect(line).toContain('SPHYR_AGENT_NAME');
+  });
+
+  it('--force replaces it; remove gives the hand-written entry back byte for byte', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': HAND, '.sphyr/config.json': LOGGED_IN });
+    const file = path.join(home, '.cursor/mcp.json');
+    const init = await sphyr(home, ['guard', 'init', '--yes', '--force']);
+    expect(init.code).toBe(0);
+    expect(JSON.parse(await readFile(file, 'utf8')).mcpServers.sphyr.command).toBe(process.execPath);
+    expect(init.stderr).toMatch(/replaced a sphyr entry guard did not write/);
+    expect((await sphyr(home, ['guard', 'remove', '--yes'])).code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(HAND);
+  });
+
+  it('our own entry, edited by hand since (an env added), counts as hand-written too', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': CURSOR, '.sphyr/config.json': LOGGED_IN });
+    const file = path.join(home, '.cursor/mcp.json');
+    expect((await sphyr(home, ['guard', 'init', '--yes'])).code).toBe(0);
+    const doc = JSON.parse(await readFile(file, 'utf8'));
+    doc.mcpServers.sphyr.env = { SPHYR_AGENT_NAME: 'mine' };
+    doc.mcpServers.sphyr.command = '/old/node';
+    const edited = `${JSON.stringify(doc, null, 2)}\n`;
+    await writeFile(file, edited);
+    const again = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(again.code).toBe(0);
+    expect(await readFile(file, 'utf8')).toBe(edited);
+    expect(again.stderr).toMatch(/^warning: Cursor: .*did not write/m);
+  });
+
+  it('remove, with no record of the file in guard-state.json, leaves a hand-written sphyr entry alone and says so', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': HAND });
+    const remove = await sphyr(home, ['guard', 'remove', '--yes']);
+    expect(remove.code).toBe(0);
+    expect(await readFile(path.join(home, '.cursor/mcp.json'), 'utf8')).toBe(HAND);
+    expect(remove.stderr).toMatch(/^warning: Cursor: .*did not write.*left it/m);
+  });
+
+  it('remove, with the state file lost, still takes away an entry that is exactly what guard writes', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': CURSOR, '.sphyr/config.json': LOGGED_IN });
+    expect((await sphyr(home, ['guard', 'init', '--yes'])).code).toBe(0);
+    await rm(path.join(home, '.sphyr/guard-state.json'));
+    expect((await sphyr(home, ['guard', 'remove', '--yes'])).code).toBe(0);
+    expect(
+      JSON.parse(await readFile(path.join(home, '.cursor/mcp.json'), 'utf8')).mcpServers,
+    ).not.toHaveProperty('sphyr');
+  });
+
+  it('an entry guard wrote and nobody touched is still updated without --force', async () => {
+    const home = await makeHome({ '.cursor/mcp.json': CURSOR, '.sphyr/config.json': LOGGED_IN });
+    const file = path.join(home, '.cursor/mcp.json');
+    expect((await sphyr(home, ['guard', 'init', '--yes'])).code).toBe(0);
+    // As if an older install had written it: the file and the state file agree on an old path.
+    const stateFile = path.join(home, '.sphyr/guard-state.json');
+    const state = JSON.parse(await readFile(stateFile, 'utf8'));
+    state.entries[0].entry.command = '/old/node';
+    await writeFile(stateFile, JSON.stringify(state));
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(JSON.stringify(process.execPath), '"/old/node"'),
+    );
+    const again = await sphyr(home, ['guard', 'init', '--yes']);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toMatch(/warning/);
+    expect(JSON.parse(await readFile(file, 'utf8')).mcpServers.sphyr.command).toBe(process.execPath);
   });
 });

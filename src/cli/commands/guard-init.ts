@@ -15,6 +15,7 @@ export interface InitOptions {
   npx?: boolean;
   embedCredential?: boolean;
   wrapExisting?: boolean;
+  force?: boolean;
 }
 
 const SPHYR_VARS = ['SPHYR_CREDENTIAL', 'SPHYR_GATEWAY_URL'];
@@ -69,15 +70,24 @@ export async function guardInit(
   const { unifiedDiff } = await import('../../guard/unified-diff.js');
   const { credentialSetup } = await import('../../guard/reach.js');
   const embedded = Boolean(opts.embedCredential);
+  if (embedded && opts.project) {
+    throw new SphyrConfigError(
+      'project_secret',
+      '--embed-credential cannot go with --project: project files are meant to be checked in, and a credential must never be; run `sphyr login` on each machine instead',
+    );
+  }
   const env = embedded ? await embeddedEnv(io) : {};
   // Variables exported here that a client may need asking to pass on (Codex's env_vars).
   const forward = embedded ? [] : SPHYR_VARS.filter((name) => io.env[name]?.trim());
-  const launch = sphyrLaunch({ platform: h.platform, npx: opts.npx, env, forward });
+  // A project file is shared: no path of this machine in it, so the npx form, which runs anywhere.
+  const npx = Boolean(opts.npx || opts.project);
+  const launch = sphyrLaunch({ platform: h.platform, npx, env, forward });
   const plans = await planInitAll(
     h,
     { clients: opts.client ?? [], project: opts.project },
     launch,
     Boolean(opts.wrapExisting),
+    { force: Boolean(opts.force) },
   );
   if (plans.length === 0) {
     io.err(
@@ -89,13 +99,18 @@ export async function guardInit(
   const setup = await credentialSetup({ home: io.home, env: io.env }, embedded);
   const clients = [...new Set(plans.filter((p) => !p.error).map((p) => p.target.client))];
   const warn = async () => {
+    for (const p of plans.filter((x) => x.kept)) {
+      io.err(
+        `warning: ${p.target.client.displayName}: ${p.target.file} has a sphyr entry that guard did not write, ${p.kept}; kept it as it is. \`sphyr guard init --force\` replaces it, and you would lose that entry (remove gives it back)`,
+      );
+    }
     for (const line of await credentialWarnings(io, h, setup, clients, launch)) io.err(`warning: ${line}`);
   };
 
   const failed = plans.filter((p) => p.error);
   for (const p of failed) io.err(`✗ ${p.target.client.displayName}: ${p.error?.message} — left untouched`);
   const todo = plans.filter(changed);
-  for (const p of plans.filter((x) => !x.error && !changed(x))) {
+  for (const p of plans.filter((x) => !x.error && !x.kept && !changed(x))) {
     io.err(`✓ ${p.target.client.displayName}: ${p.target.file} already has sphyr`);
   }
   for (const p of todo) {
@@ -132,9 +147,13 @@ export async function guardInit(
     const wrapped = r.plan.changes.filter((c) => c.kind === 'wrapped').map((c) => c.name);
     const via = r.plan.snap.linked ? ` (through the symbolic link, at ${r.plan.snap.file})` : '';
     io.err(`✓ ${client.displayName}: wrote ${file}${via}${backupNote(r)}`);
+    if (r.plan.replaced)
+      io.err(
+        `  replaced a sphyr entry guard did not write (--force), ${r.plan.replaced}; \`sphyr guard remove\` gives it back`,
+      );
     if (wrapped.length)
       io.err(`  now running through sphyr-mcp: ${wrapped.join(', ')} (undo with \`sphyr guard remove\`)`);
-    io.err(`  to load it: ${client.reload}`);
+    io.err(`  to load it: ${(opts.project && client.projectReload) || client.reload}`);
   }
   await warn();
   setExit(errors ? 1 : 0);

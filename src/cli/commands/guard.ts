@@ -17,13 +17,17 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .option('--client <id...>', `only these clients (${CLIENTS.map((c) => c.id).join(', ')})`, collect)
     .option('--dry-run', 'show the diff and change nothing')
     .option('-y, --yes', 'apply without asking')
-    .option('--project <dir>', "edit the project's config files under <dir> instead of your user files")
+    .option(
+      '--project <dir>',
+      "edit the project's config files under <dir> (shared: the npx form, no path of this machine) instead of your user files",
+    )
     .option('--npx', 'write `npx -y -p @sphyr/sdk sphyr-mcp` instead of node by absolute path')
     .option(
       '--embed-credential',
       'write SPHYR_CREDENTIAL into the IDE files (default: sphyr-mcp reads ~/.sphyr/config.json)',
     )
     .option('--wrap-existing', 'run your other stdio MCP servers through sphyr-mcp too')
+    .option('--force', 'replace a sphyr entry that guard did not write (default: keep it and say so)')
     .action((opts: InitOptions) => guardInit(io, opts, setExit));
 
   guard
@@ -43,6 +47,11 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       const failed = plans.filter((p) => p.error);
       for (const p of failed)
         io.err(`✗ ${p.target.client.displayName}: ${p.error?.message} — left untouched`);
+      for (const p of plans.filter((x) => x.kept)) {
+        io.err(
+          `warning: ${p.target.client.displayName}: ${p.target.file} has a sphyr entry that guard did not write (no record of it in guard-state.json), ${p.kept}; left it as it is, delete it by hand if you want it gone`,
+        );
+      }
       const todo = plans.filter(changed);
       for (const p of todo) {
         io.out(
@@ -54,7 +63,8 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
           ),
         );
       }
-      if (todo.length === 0) io.err('Nothing to remove: no IDE file has a sphyr entry.');
+      if (todo.length === 0 && !plans.some((p) => p.kept))
+        io.err('Nothing to remove: no IDE file has a sphyr entry.');
       if (opts.dryRun || todo.length === 0) {
         setExit(failed.length ? 1 : 0);
         return;
@@ -83,12 +93,9 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .option('--json', 'one JSON array on stdout')
     .action(async (opts: { client?: string[]; project?: string; json?: boolean }) => {
       const h = await host(io);
-      const { sphyrLaunch } = await import('../../guard/launch.js');
+      const { ourLaunches } = await import('../../guard/launch.js');
       const { status } = await import('../../guard/run.js');
-      const launches = [
-        sphyrLaunch({ platform: h.platform }),
-        sphyrLaunch({ platform: h.platform, npx: true }),
-      ];
+      const launches = ourLaunches(h.platform);
       const rows = await status(h, { clients: opts.client ?? [], project: opts.project }, launches);
       if (opts.json) {
         io.out(JSON.stringify(rows, null, 2));
