@@ -37,7 +37,10 @@ export function credentialVerdict(call: CallResult, missing?: string): Credentia
     return { ok: true, text: `the gateway answered check_url with its credential (${said})` };
   }
   const code = call.text.match(/\(([a-z][a-z0-9_]*)\)/)?.[1] ?? 'error';
-  const said = call.text.replace(/\s+/g, ' ').trim();
+  // sphyr-mcp says "<what> (<code>): <detail>"; the code and the detail are what matter here.
+  const text = call.text.replace(/\s+/g, ' ').trim();
+  const detail = text.includes('): ') ? text.slice(text.indexOf('): ') + 3) : text;
+  const said = `${code}: ${detail}`;
   if (code === 'not_configured') {
     return {
       ok: false,
@@ -52,7 +55,7 @@ export function credentialVerdict(call: CallResult, missing?: string): Credentia
       text: `the gateway is unreachable, so every sphyr tool call fails closed (${said}). Fix: start the gateway (\`sphyr gateway start\`) or point sphyr at the right one (\`sphyr login --gateway URL\`)`,
     };
   }
-  if (REFUSED.test(code) || /refused this agent's credential/.test(said)) {
+  if (REFUSED.test(code) || /refused this agent's credential/.test(text)) {
     return {
       ok: false,
       code,
