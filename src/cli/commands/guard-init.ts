@@ -101,7 +101,7 @@ export async function guardInit(
   const warn = async () => {
     for (const p of plans.filter((x) => x.kept)) {
       io.err(
-        `warning: ${p.target.client.displayName}: ${p.target.file} has a sphyr entry that guard did not write, ${p.kept}; kept it as it is. \`sphyr guard init --force\` replaces it, and you would lose that entry (remove gives it back)`,
+        `warning: ${p.target.client.displayName}: ${p.target.file} has a sphyr entry that guard did not write, ${p.kept}; kept it as it is. \`sphyr guard init --force\` replaces it: you would lose that entry from the file (the backup init makes then keeps a copy)`,
       );
     }
     for (const line of await credentialWarnings(io, h, setup, clients, launch)) io.err(`warning: ${line}`);
@@ -149,7 +149,7 @@ export async function guardInit(
     io.err(`✓ ${client.displayName}: wrote ${file}${via}${backupNote(r)}`);
     if (r.plan.replaced)
       io.err(
-        `  replaced a sphyr entry guard did not write (--force), ${r.plan.replaced}; \`sphyr guard remove\` gives it back`,
+        `  replaced a sphyr entry guard did not write (--force), ${r.plan.replaced}; the backup has it, and \`sphyr guard remove\` puts back what was there before guard first wrote it`,
       );
     if (wrapped.length)
       io.err(`  now running through sphyr-mcp: ${wrapped.join(', ')} (undo with \`sphyr guard remove\`)`);
