@@ -1,4 +1,12 @@
-import { join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import {
+  join,
+  plainEntry,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  STRICT_JSON,
+  sdkInheritedEnv,
+} from './common.js';
 import type { ClientAdapter } from './types.js';
 
 /**
@@ -10,6 +18,8 @@ export const antigravity: ClientAdapter = {
   id: 'antigravity',
   displayName: 'Antigravity',
   format: 'json',
+  // JSON.parse in an Electron app (not run here: no Node 20 CLI to test with).
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [
     { path: join(ctx.platform, ctx.home, '.gemini', 'config', 'mcp_config.json'), label: '2.0' },
@@ -25,6 +35,7 @@ export const antigravity: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'open the agent pane → ⋯ → MCP Servers → Manage MCP Servers and refresh (or restart Antigravity)',
 };

@@ -5,7 +5,9 @@ import {
   plainEntry,
   readPlainEntry,
   rewritePlainEntry,
-  sdkDefaultEnv,
+  SDK_ENV_RULE,
+  STRICT_JSON,
+  sdkInheritedEnv,
 } from './common.js';
 import type { ClientAdapter } from './types.js';
 
@@ -16,6 +18,8 @@ export const claudeDesktop: ClientAdapter = {
   id: 'claude-desktop',
   displayName: 'Claude Desktop',
   format: 'json',
+  // The app reads it with JSON.parse: a comment, trailing comma or BOM and its servers are ignored.
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths(ctx) {
     const classic = { path: join(ctx.platform, appSupport(ctx, 'Claude'), FILE), label: 'user' };
@@ -44,6 +48,7 @@ export const claudeDesktop: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'quit Claude Desktop completely (Cmd+Q on macOS, the tray icon on Windows) and open it again',
 };

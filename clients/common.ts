@@ -1,7 +1,13 @@
 /** @module Small facts shared by the adapters: path joining per OS, well-known folders, entry shapes. */
 
 import path from 'node:path';
-import type { Launch, PathContext, Platform } from './types.js';
+import type { Dialect, Launch, PathContext, Platform } from './types.js';
+
+/** JSON as `JSON.parse` reads it (Node and Electron apps): no comments, no trailing commas, no BOM. */
+export const STRICT_JSON: Dialect = { comments: false, trailingCommas: false, bom: false };
+
+/** JSON with comments and trailing commas (jsonc-parser, serde_json_lenient); a BOM is skipped. */
+export const JSONC: Dialect = { comments: true, trailingCommas: true, bom: true };
 
 /** Join with the separator of the platform being described, not the one we run on. */
 export function join(platform: Platform, ...parts: string[]): string {
@@ -50,6 +56,37 @@ export function sdkDefaultEnv(platform: Platform): readonly string[] {
       ]
     : ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER'];
 }
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** The variables named in `names` that `parent` sets; Windows matches names in any case, as it does. */
+export function pickEnv(names: readonly string[], parent: Env, platform: Platform): Record<string, string> {
+  const out: Record<string, string> = {};
+  const fold = (n: string) => (platform === 'win32' ? n.toUpperCase() : n);
+  for (const name of names) {
+    const value =
+      parent[name] ?? Object.entries(parent).find(([k]) => k !== name && fold(k) === fold(name))?.[1];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** Every variable `parent` sets: the clients that spread their whole environment. */
+export function allEnv(parent: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parent)) if (value !== undefined) out[name] = value;
+  return out;
+}
+
+/** What a client built on the MCP SDK's StdioClientTransport passes: its default allowlist. */
+export function sdkInheritedEnv(platform: Platform, parent: Env): Record<string, string> {
+  return pickEnv(sdkDefaultEnv(platform), parent, platform);
+}
+
+export const SDK_ENV_RULE =
+  "only the MCP SDK's default variables, HOME, LOGNAME, PATH, SHELL, TERM and USER (on Windows APPDATA, PATH, USERPROFILE and a few more), plus the entry's env";
+
+export const ALL_ENV_RULE = "its whole environment, plus the entry's env";
 
 /** `{command, args, env}`: the common shape (env only when there is something in it). */
 export function plainEntry(launch: Launch, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,13 +1,28 @@
 /** @module The extra clients: same `mcpServers` shape as Cursor, different files. */
 
-import { appSupport, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import {
+  ALL_ENV_RULE,
+  allEnv,
+  appSupport,
+  JSONC,
+  join,
+  plainEntry,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  STRICT_JSON,
+  sdkInheritedEnv,
+} from './common.js';
+import { GEMINI_ENV_RULE, geminiInheritedEnv } from './gemini-env.js';
 import type { ClientAdapter } from './types.js';
 
-/** Gemini CLI: ~/.gemini/settings.json (it strips comments, so JSONC). */
+/** Gemini CLI: ~/.gemini/settings.json. */
 export const geminiCli: ClientAdapter = {
   id: 'gemini-cli',
   displayName: 'Gemini CLI',
-  format: 'jsonc',
+  format: 'json',
+  // Gemini CLI 0.61 strips comments, then JSON.parse: a trailing comma or a BOM is a parse error.
+  dialect: { comments: true, trailingCommas: false, bom: false },
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [{ path: join(ctx.platform, ctx.home, '.gemini', 'settings.json'), label: 'user' }],
   projectPaths: (dir, platform) => [
@@ -17,8 +32,12 @@ export const geminiCli: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  // Gemini CLI 0.61 hides secret-looking variables, SPHYR_CREDENTIAL among them (clients/gemini-env.ts).
+  inheritedEnv: geminiInheritedEnv,
+  envRule: GEMINI_ENV_RULE,
   reload: 'start a new gemini session; check with /mcp',
+  projectReload:
+    'start a new gemini session in the project; stdio servers run only in a trusted folder (`gemini trust`); check with /mcp',
 };
 
 /** LM Studio: ~/.lmstudio/mcp.json. */
@@ -26,6 +45,7 @@ export const lmStudio: ClientAdapter = {
   id: 'lm-studio',
   displayName: 'LM Studio',
   format: 'json',
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [{ path: join(ctx.platform, ctx.home, '.lmstudio', 'mcp.json'), label: 'user' }],
   projectPaths: () => [],
@@ -33,7 +53,8 @@ export const lmStudio: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'restart LM Studio (or toggle the server in Program → Integrations)',
 };
 
@@ -42,6 +63,7 @@ export const junie: ClientAdapter = {
   id: 'junie',
   displayName: 'JetBrains Junie',
   format: 'json',
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [{ path: join(ctx.platform, ctx.home, '.junie', 'mcp', 'mcp.json'), label: 'user' }],
   projectPaths: (dir, platform) => [
@@ -51,7 +73,8 @@ export const junie: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'restart the JetBrains IDE (or Junie settings → MCP → refresh)',
 };
 
@@ -60,6 +83,7 @@ export const cline: ClientAdapter = {
   id: 'cline',
   displayName: 'Cline (VS Code)',
   format: 'json',
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [
     {
@@ -82,7 +106,8 @@ export const cline: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'open Cline → MCP Servers and restart sphyr (Cline watches the file)',
 };
 
@@ -93,7 +118,9 @@ export const cline: ClientAdapter = {
 export const opencode: ClientAdapter = {
   id: 'opencode',
   displayName: 'opencode',
-  format: 'jsonc',
+  format: 'json',
+  // opencode 1.18 (jsonc-parser): comments, trailing commas and a BOM, in .json and .jsonc alike.
+  dialect: JSONC,
   serversKey: ['mcp'],
   configPaths(ctx) {
     const dir = join(
@@ -135,6 +162,8 @@ export const opencode: ClientAdapter = {
   },
   launchKeys: ['command'],
   rewriteEntry: (entry, launch) => ({ ...entry, command: [launch.command, ...launch.args] }),
-  inheritedEnv: sdkDefaultEnv,
+  // opencode 1.18 spreads its whole environment under `environment` (seen with an env-dumping server).
+  inheritedEnv: (_platform, parent) => allEnv(parent),
+  envRule: ALL_ENV_RULE,
   reload: 'restart opencode',
 };

@@ -1,4 +1,13 @@
-import { appSupport, join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import {
+  appSupport,
+  JSONC,
+  join,
+  plainEntry,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  sdkInheritedEnv,
+} from './common.js';
 import type { ClientAdapter, PathContext } from './types.js';
 
 function userDir(ctx: PathContext, product: string): string {
@@ -9,7 +18,9 @@ function makeVsCode(id: string, displayName: string, product: string): ClientAda
   return {
     id,
     displayName,
-    format: 'jsonc',
+    format: 'json',
+    // VS Code's jsonc parser with allowTrailingComma; its file service drops a BOM.
+    dialect: JSONC,
     serversKey: ['servers'],
     // The default profile's mcp.json, and each other profile's own (servers do not cross profiles).
     configPaths: (ctx) => [
@@ -21,8 +32,11 @@ function makeVsCode(id: string, displayName: string, product: string): ClientAda
     buildEntry: (launch) => plainEntry(launch, { type: 'stdio' }),
     readEntry: (entry) => readPlainEntry(entry),
     rewriteEntry: rewritePlainEntry,
-    inheritedEnv: sdkDefaultEnv,
+    inheritedEnv: sdkInheritedEnv,
+    envRule: SDK_ENV_RULE,
     reload: 'run "MCP: List Servers" and start sphyr (or "Developer: Reload Window")',
+    projectReload:
+      'run "MCP: List Servers" and start sphyr; VS Code asks you to trust a workspace server the first time',
   };
 }
 

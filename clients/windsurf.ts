@@ -1,4 +1,12 @@
-import { join, plainEntry, readPlainEntry, rewritePlainEntry, sdkDefaultEnv } from './common.js';
+import {
+  join,
+  plainEntry,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  STRICT_JSON,
+  sdkInheritedEnv,
+} from './common.js';
 import type { ClientAdapter } from './types.js';
 
 /** Windsurf: ~/.codeium/windsurf/mcp_config.json on every OS. */
@@ -6,6 +14,8 @@ export const windsurf: ClientAdapter = {
   id: 'windsurf',
   displayName: 'Windsurf',
   format: 'json',
+  // Not verified against Windsurf itself: treated as JSON.parse reads it.
+  dialect: STRICT_JSON,
   serversKey: ['mcpServers'],
   configPaths: (ctx) => [
     { path: join(ctx.platform, ctx.home, '.codeium', 'windsurf', 'mcp_config.json'), label: 'user' },
@@ -15,6 +25,7 @@ export const windsurf: ClientAdapter = {
   buildEntry: (launch) => plainEntry(launch),
   readEntry: (entry) => readPlainEntry(entry),
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'press the refresh button in Cascade → MCP servers (or restart Windsurf)',
 };

@@ -1,4 +1,13 @@
-import { appData, join, readPlainEntry, rewritePlainEntry, sdkDefaultEnv, xdgConfig } from './common.js';
+import {
+  appData,
+  JSONC,
+  join,
+  readPlainEntry,
+  rewritePlainEntry,
+  SDK_ENV_RULE,
+  sdkInheritedEnv,
+  xdgConfig,
+} from './common.js';
 import type { ClientAdapter, PathContext } from './types.js';
 
 function configDir(ctx: PathContext): string {
@@ -18,7 +27,9 @@ function configDir(ctx: PathContext): string {
 export const zed: ClientAdapter = {
   id: 'zed',
   displayName: 'Zed',
-  format: 'jsonc',
+  format: 'json',
+  // serde_json_lenient: comments and trailing commas (Zed's own formatter writes them).
+  dialect: JSONC,
   serversKey: ['context_servers'],
   configPaths: (ctx) => [{ path: join(ctx.platform, configDir(ctx), 'settings.json'), label: 'user' }],
   projectPaths: (dir, platform) => [{ path: join(platform, dir, '.zed', 'settings.json'), label: 'project' }],
@@ -42,6 +53,7 @@ export const zed: ClientAdapter = {
     return readPlainEntry(entry);
   },
   rewriteEntry: rewritePlainEntry,
-  inheritedEnv: sdkDefaultEnv,
+  inheritedEnv: sdkInheritedEnv,
+  envRule: SDK_ENV_RULE,
   reload: 'save settings.json in Zed (it restarts context servers), or restart Zed',
 };

@@ -61,13 +61,13 @@ def test_sync_redirects_metadata_and_link_local_hops(
         with pytest.raises(SphyrPolicyError) as raised:
             client.get("http://169.254.169.254/latest/meta-data/")
         assert raised.value.code == "ssrf_metadata"
-        # A hop the server chose goes through the gateway even to localhost (alone: direct).
-        with pytest.raises(SphyrPolicyError) as raised:
-            client.get(f"{target.url}/redirect?to=http%3A%2F%2Flocalhost%3A{target.port}%2Fecho")
-        assert raised.value.code == "ssrf_internal_name"
-    assert len(target.seen) == 4
-    assert [r["reason"] for r in gateway.log(4)] == ["ssrf_link_local", "ssrf_metadata", "allowed",
-                                                     "ssrf_internal_name"]
+        # A hop the server chose goes through the gateway even to localhost (alone: direct); the
+        # test policy opens loopback, so the gateway relays it.
+        hop = client.get(f"{target.url}/redirect?to=http%3A%2F%2Flocalhost%3A{target.port}%2Fecho")
+        assert hop.headers.get("Sphyr-Outcome") == "allowed"
+    assert len(target.seen) == 5
+    assert [r["reason"] for r in gateway.log(4)] == ["ssrf_link_local", "ssrf_metadata", "allowed", "allowed"]
+    assert gateway.log(1)[0]["host"] == f"localhost:{target.port}"
 
 
 def test_sync_timeout_is_httpx_own_and_restore_gives_plain_httpx(

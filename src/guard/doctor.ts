@@ -12,11 +12,21 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../version.js';
 
+/** What a tool call after the handshake answered (doctor asks sphyr-mcp's check_url). */
+export interface CallResult {
+  isError: boolean;
+  /** The text content, redacted. */
+  text: string;
+  structured?: Record<string, unknown>;
+}
+
 export interface HandshakeResult {
   ok: boolean;
   serverName?: string;
   serverVersion?: string;
   tools?: string[];
+  /** Present when a call was asked for and the server offers that tool. */
+  call?: CallResult;
   reason?: string;
   stderrTail?: string;
   ms: number;
@@ -148,7 +158,7 @@ async function stop(transport: ObservedTransport): Promise<void> {
 /** Launch like the client and run initialize + tools/list. Never throws; never hangs past timeoutMs (default 20000). Kills the child afterwards. */
 export async function handshake(
   launch: { command: string; args: string[]; env: Record<string, string>; cwd?: string },
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; call?: { name: string; arguments: Record<string, unknown> } } = {},
 ): Promise<HandshakeResult> {
   const started = Date.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -156,7 +166,7 @@ export async function handshake(
 
   let stderr = '';
   let stdoutError: string | undefined;
-  let phase: 'initialize' | 'tools/list' = 'initialize';
+  let phase: 'initialize' | 'tools/list' | 'tools/call' = 'initialize';
   let transport: ObservedTransport | undefined;
 
   const finish = async (result: Omit<HandshakeResult, 'ms' | 'stderrTail'>): Promise<HandshakeResult> => {
@@ -205,7 +215,26 @@ export async function handshake(
       await client.connect(transport, requestOptions);
       phase = 'tools/list';
       const { tools } = await client.listTools(undefined, requestOptions);
-      return { info: client.getServerVersion(), tools: tools.map((t) => t.name) };
+      const names = tools.map((t) => t.name);
+      const ask = options.call;
+      if (!ask || !names.includes(ask.name)) return { info: client.getServerVersion(), tools: names };
+      phase = 'tools/call';
+      const answer = await client.callTool(
+        { name: ask.name, arguments: ask.arguments },
+        undefined,
+        requestOptions,
+      );
+      const text = (Array.isArray(answer.content) ? answer.content : [])
+        .map((c: { type?: string; text?: string }) => (c.type === 'text' ? (c.text ?? '') : ''))
+        .join('\n');
+      const call: CallResult = {
+        isError: answer.isError === true,
+        text: redact(text),
+        ...(answer.structuredContent
+          ? { structured: answer.structuredContent as Record<string, unknown> }
+          : {}),
+      };
+      return { info: client.getServerVersion(), tools: names, call };
     })();
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -238,6 +267,7 @@ export async function handshake(
       ok: true,
       ...(outcome.info ? { serverName: outcome.info.name, serverVersion: outcome.info.version } : {}),
       tools: outcome.tools,
+      ...('call' in outcome && outcome.call ? { call: outcome.call } : {}),
     });
   } catch (err) {
     // Only a synchronous failure (e.g. spawn throwing on invalid arguments) lands here.

@@ -20,8 +20,12 @@ import {
 const COMMA = 5;
 const TRIVIA = new Set([12, 13, 14, 15]);
 
+import type { Dialect } from '../../clients/types.js';
 import { GuardParseError } from './errors.js';
 import type { EntryUndo, FormatEditor, SetOptions, TextStyle } from './format-editor.js';
+
+/** What a JSON editor accepts: the comments and trailing commas of its client's dialect. */
+export type JsonDialect = Pick<Dialect, 'comments' | 'trailingCommas'>;
 
 const PROBLEMS: Partial<Record<ReturnType<typeof printParseErrorCode>, string>> = {
   InvalidCommentToken: 'comments are not allowed here: this client reads strict JSON',
@@ -49,7 +53,7 @@ function position(text: string, offset: number): { line: number; column: number 
  * ~/.claude.json keeps its `projects` unallocated. Offsets of skipped values are still exact.
  * Call only on text already validated: errors inside skipped values are not reported here.
  */
-function pathTree(text: string, target: readonly string[], strict: boolean): Node | undefined {
+function pathTree(text: string, target: readonly string[], dialect: JsonDialect): Node | undefined {
   const related = (path: ReadonlyArray<string | number>) => {
     const n = Math.min(path.length, target.length);
     for (let i = 0; i < n; i += 1) if (path[i] !== target[i]) return false;
@@ -111,18 +115,32 @@ function pathTree(text: string, target: readonly string[], strict: boolean): Nod
         }
       },
     },
-    { disallowComments: strict, allowTrailingComma: !strict, allowEmptyContent: true },
+    {
+      disallowComments: !dialect.comments,
+      allowTrailingComma: dialect.trailingCommas,
+      allowEmptyContent: true,
+    },
   );
   const root = current.children?.[0];
   if (root) root.parent = undefined;
   return root as Node | undefined;
 }
 
-function parseStrictly(text: string, strict: boolean): Node | undefined {
+/** A comma (then only whitespace and comments) right before `offset`. */
+function afterComma(text: string, offset: number): boolean {
+  const scanner = createScanner(text, false);
+  let last = -1;
+  for (let kind = scanner.scan(); scanner.getTokenOffset() < offset && kind !== 17; kind = scanner.scan()) {
+    if (!TRIVIA.has(kind)) last = kind;
+  }
+  return last === COMMA;
+}
+
+function parseStrictly(text: string, dialect: JsonDialect): Node | undefined {
   const errors: ParseError[] = [];
   const root = parseTree(text, errors, {
-    disallowComments: strict,
-    allowTrailingComma: !strict,
+    disallowComments: !dialect.comments,
+    allowTrailingComma: dialect.trailingCommas,
     allowEmptyContent: true,
   });
   const first = errors[0];
@@ -130,8 +148,10 @@ function parseStrictly(text: string, strict: boolean): Node | undefined {
     const { line, column } = position(text, first.offset);
     const code = printParseErrorCode(first.error);
     const hint =
-      strict && (code === 'PropertyNameExpected' || code === 'ValueExpected')
-        ? ' (a trailing comma is not allowed: this client reads strict JSON)'
+      !dialect.trailingCommas &&
+      (code === 'PropertyNameExpected' || code === 'ValueExpected') &&
+      afterComma(text, first.offset)
+        ? " (a trailing comma is not allowed: this client's parser refuses it)"
         : '';
     throw new GuardParseError(
       `${PROBLEMS[code] ?? code}${hint} at line ${line}, column ${column}`,
@@ -349,7 +369,8 @@ function assertObjectPath(root: Node, path: readonly string[]): void {
   }
 }
 
-function makeEditor(strict: boolean): FormatEditor {
+function makeEditor(dialect: JsonDialect): FormatEditor {
+  const strict = !dialect.comments && !dialect.trailingCommas;
   const parse = (text: string): Record<string, unknown> => {
     if (text.trim() === '') return {};
     if (strict) {
@@ -358,13 +379,17 @@ function makeEditor(strict: boolean): FormatEditor {
         const value: unknown = JSON.parse(text);
         if (isObject(value)) return value;
       } catch (error) {
-        parseStrictly(text, true);
+        parseStrictly(text, dialect);
         throw new GuardParseError((error as Error).message, 1, 1);
       }
     }
     const errors: ParseError[] = [];
-    const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true, allowEmptyContent: true });
-    if (errors.length || !isObject(value)) parseStrictly(text, strict);
+    const value: unknown = parseJsonc(text, errors, {
+      disallowComments: !dialect.comments,
+      allowTrailingComma: dialect.trailingCommas,
+      allowEmptyContent: true,
+    });
+    if (errors.length || !isObject(value)) parseStrictly(text, dialect);
     return value as Record<string, unknown>;
   };
 
@@ -389,7 +414,7 @@ function makeEditor(strict: boolean): FormatEditor {
   /** Validate the whole text, then build the nodes our edit needs. */
   const load = (text: string, target: readonly string[]) => {
     const doc = parse(text);
-    return { doc, root: text.trim() === '' ? undefined : pathTree(text, target, strict) };
+    return { doc, root: text.trim() === '' ? undefined : pathTree(text, target, dialect) };
   };
 
   const set: FormatEditor['set'] = (text, serversKey, name, value, style, options: SetOptions = {}) => {
@@ -422,7 +447,7 @@ function makeEditor(strict: boolean): FormatEditor {
           want = { ...current };
           for (const key of options.only) {
             (want as Record<string, unknown>)[key] = value[key];
-            const tree = pathTree(out, target, strict) as Node;
+            const tree = pathTree(out, target, dialect) as Node;
             const entry = findNodeAtLocation(tree, [...serversKey, name]) as Node;
             const prop = propertyNode(entry, key);
             const node = prop?.children?.[1];
@@ -507,6 +532,15 @@ function onlyChildChain(root: Node, serversKey: readonly string[]): boolean {
 }
 
 /** Strict JSON: Claude Desktop, Claude Code, Cursor, Windsurf, Antigravity… */
-export const jsonEditor: FormatEditor = makeEditor(true);
-/** JSON with comments and trailing commas: VS Code's mcp.json, Zed's settings.json. */
-export const jsoncEditor: FormatEditor = makeEditor(false);
+export const jsonEditor: FormatEditor = makeEditor({ comments: false, trailingCommas: false });
+/** JSON with comments and trailing commas: VS Code's mcp.json, Zed's settings.json, opencode. */
+export const jsoncEditor: FormatEditor = makeEditor({ comments: true, trailingCommas: true });
+/** JSON with comments but no trailing commas: Gemini CLI (comments stripped, then JSON.parse). */
+const commentsEditor: FormatEditor = makeEditor({ comments: true, trailingCommas: false });
+const trailingEditor: FormatEditor = makeEditor({ comments: false, trailingCommas: true });
+
+/** The editor for a client's JSON dialect. */
+export function jsonEditorFor(dialect: JsonDialect): FormatEditor {
+  if (dialect.comments) return dialect.trailingCommas ? jsoncEditor : commentsEditor;
+  return dialect.trailingCommas ? trailingEditor : jsonEditor;
+}

@@ -12,6 +12,8 @@ export interface LaunchOptions {
   npx?: boolean;
   /** SPHYR_CREDENTIAL and SPHYR_GATEWAY_URL written into the entry (only with --embed-credential). */
   env?: Record<string, string>;
+  /** Variables the client should pass on from its environment (Codex `env_vars`). */
+  forward?: string[];
   /** The node binary and sphyr-mcp script; default: this process's node and this package's bin. */
   nodePath?: string;
   scriptPath?: string;
@@ -53,17 +55,24 @@ const NPX_ARGS = ['-y', '-p', '@sphyr/sdk', 'sphyr-mcp'];
  */
 export function sphyrLaunch(options: LaunchOptions): Launch {
   const env = options.env ?? {};
+  const forward = options.forward?.length ? { forward: options.forward } : {};
   if (options.npx) {
     // Windows cannot spawn the npx.cmd shim without a shell.
     return options.platform === 'win32'
-      ? { command: 'cmd', args: ['/c', 'npx', ...NPX_ARGS], env }
-      : { command: 'npx', args: NPX_ARGS, env };
+      ? { command: 'cmd', args: ['/c', 'npx', ...NPX_ARGS], env, ...forward }
+      : { command: 'npx', args: NPX_ARGS, env, ...forward };
   }
   return {
     command: options.nodePath ?? process.execPath,
     args: [options.scriptPath ?? installedScript()],
     env,
+    ...forward,
   };
+}
+
+/** Every command line guard writes for sphyr-mcp on `platform`: node by absolute path, and npx. */
+export function ourLaunches(platform: Platform): Launch[] {
+  return [sphyrLaunch({ platform }), sphyrLaunch({ platform, npx: true })];
 }
 
 /** Whether an entry's command line already runs sphyr-mcp (so --wrap-existing leaves it alone). */
@@ -77,5 +86,6 @@ export function wrapLaunch(sphyr: Launch, upstream: Launch): Launch {
     command: sphyr.command,
     args: [...sphyr.args, '--', upstream.command, ...upstream.args],
     env: upstream.env,
+    ...(sphyr.forward ? { forward: sphyr.forward } : {}),
   };
 }

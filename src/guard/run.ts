@@ -8,13 +8,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { CLIENTS, clientById } from '../../clients/index.js';
 import type { ClientAdapter, Launch } from '../../clients/types.js';
 import { SphyrConfigError } from '../errors.js';
-import { editorFor } from './editors.js';
-import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove } from './plan.js';
+import { readConfig } from './editors.js';
+import { lexists } from './links.js';
+import { changed, ENTRY_NAME, type FilePlan, planInit, planRemove, sameKey, withoutEnv } from './plan.js';
 import type { GuardHost } from './platform.js';
-import { assertWritable, snapshot, writeSafely } from './safe-write.js';
+import { assertWritable, pruneBackups, snapshot, writeSafely } from './safe-write.js';
 import { type GuardState, readState, type StateEntry, writeState } from './state.js';
 import { isDetected, type Target, targetsFor } from './targets.js';
-import { readStyle } from './text-style.js';
 
 export interface Selection {
   /** Client ids the user named; empty = every detected client. */
@@ -57,12 +57,28 @@ export async function planInitAll(
   selection: Selection,
   launch: Launch,
   wrapExisting: boolean,
+  options: { force?: boolean } = {},
 ) {
   const targets = await findTargets(host, selection);
-  return Promise.all(targets.map((t) => planInit(t, launch, wrapExisting)));
+  const state = await readState(host);
+  // What init last wrote as each file's sphyr entry: an entry equal to it is ours to update.
+  const recorded = (t: Target) =>
+    state.entries.find(
+      (e) => e.file === t.file && e.client === t.client.id && e.name === ENTRY_NAME && !e.serversKey,
+    )?.entry;
+  return Promise.all(
+    targets.map((t) => planInit(t, launch, { wrapExisting, recorded: recorded(t), force: options.force })),
+  );
 }
 
-export async function planRemoveAll(host: GuardHost, selection: Selection) {
+/**
+ * `guard remove` for the selection. `launches`: the command lines guard writes (node by path, npx),
+ * which tell an unrecorded `sphyr` entry of ours from one the user wrote.
+ */
+export async function planRemoveAll(host: GuardHost, selection: Selection, launches?: Launch[]) {
+  const forms = launches ?? (await import('./launch.js')).ourLaunches(host.platform);
+  const ours = (client: ClientAdapter) => (entry: unknown) =>
+    forms.some((l) => isDeepStrictEqual(withoutEnv(entry), withoutEnv(client.buildEntry(l))));
   const state = await readState(host);
   const targets = await findTargets(host, { ...selection, clients: selection.clients });
   // Files init recorded are undone even if the client is no longer detected.
@@ -80,6 +96,7 @@ export async function planRemoveAll(host: GuardHost, selection: Selection) {
       planRemove(
         t,
         state.entries.filter((e) => e.file === t.file && e.client === t.client.id),
+        ours(t.client),
       ),
     ),
   );
@@ -88,6 +105,8 @@ export async function planRemoveAll(host: GuardHost, selection: Selection) {
 export interface Applied {
   plan: FilePlan;
   backup?: string;
+  /** Older backups of the same file deleted to keep the newest few (BACKUPS_KEPT). */
+  pruned?: string[];
   error?: Error;
 }
 
@@ -123,7 +142,8 @@ export async function applyPlans(
         );
       }
       record(state, plan, mode, host.now());
-      results.push({ plan, backup });
+      const pruned = backup ? await pruneBackups(plan.snap.path) : [];
+      results.push({ plan, backup, ...(pruned.length ? { pruned } : {}) });
     } catch (error) {
       results.push({ plan, error: error as Error });
     }
@@ -140,8 +160,13 @@ function record(state: GuardState, plan: FilePlan, mode: 'init' | 'remove', now:
     return;
   }
   for (const change of plan.changes) {
+    const key = change.serversKey ?? plan.target.client.serversKey;
     const existing = state.entries.find(
-      (e) => e.file === file && e.client === client && e.name === change.name,
+      (e) =>
+        e.file === file &&
+        e.client === client &&
+        e.name === change.name &&
+        sameKey(e.serversKey ?? plan.target.client.serversKey, key),
     );
     if (existing) {
       // Keep the first undo: it holds what the user had before any init.
@@ -153,6 +178,7 @@ function record(state: GuardState, plan: FilePlan, mode: 'init' | 'remove', now:
       client,
       file,
       name: change.name,
+      ...(change.serversKey ? { serversKey: change.serversKey } : {}),
       kind: change.kind,
       undo: change.undo,
       entry: change.entry,
@@ -183,13 +209,16 @@ export async function status(
     const locations = selection.project
       ? client.projectPaths(selection.project, host.platform)
       : client.configPaths(host);
-    const targets = await targetsFor(host, client, locations, false);
+    // An undetected client is "not detected", whatever folders happen to exist (~/.gemini made by
+    // Antigravity, the home folder that would hold ~/.claude.json); in a project, its files there count.
+    const found = await targetsFor(host, client, locations, false);
+    const targets = detected ? found : selection.project ? found.filter((t) => lexists(t.local)) : [];
     const files: ClientStatus['files'] = [];
     for (const t of targets) {
       try {
         const snap = await snapshot(t.local);
-        const doc =
-          snap.raw === undefined ? {} : (await editorFor(client.format)).parse(readStyle(snap.raw).body);
+        // The client's own dialect: a file it would refuse is a problem, never "up to date".
+        const doc = snap.raw === undefined ? {} : (await readConfig(client, snap.raw)).doc;
         let node: unknown = doc;
         for (const k of client.serversKey) node = (node as Record<string, unknown> | undefined)?.[k];
         const entry = (node as Record<string, unknown> | undefined)?.[ENTRY_NAME];
@@ -215,10 +244,4 @@ export async function status(
     out.push({ client: client.id, displayName: client.displayName, detected, files });
   }
   return out;
-}
-
-function withoutEnv(entry: unknown): unknown {
-  if (typeof entry !== 'object' || entry === null) return entry;
-  const { env: _env, ...rest } = entry as Record<string, unknown>;
-  return rest;
 }

@@ -7,7 +7,18 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants, readFileSync, statSync } from 'node:fs';
-import { access, chmod, copyFile, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  unlink,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { SphyrConfigError } from '../errors.js';
 import { danglingError, lexists, resolveLinks } from './links.js';
@@ -169,7 +180,8 @@ export async function writeSafely(
       backup = `${backup}-${randomBytes(3).toString('hex')}`;
       await copyFile(snap.file, backup as string, constants.COPYFILE_EXCL);
     });
-    await chmod(backup as string, snap.mode ?? 0o600);
+    // Owner-only, whatever the file's mode: config files carry tokens (ours or other servers').
+    await chmod(backup as string, 0o600);
   }
   const temp = path.join(
     dir,
@@ -193,6 +205,41 @@ export async function writeSafely(
     throw error;
   }
   return backup;
+}
+
+/** How many backups of one config file guard keeps; older ones are deleted after each write. */
+export const BACKUPS_KEPT = 3;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Delete all but the newest `keep` of guard's backups of `configPath` (its own
+ * `<name>.sphyr-backup-<stamp>[-<hex>]` files only, never anything else); returns what it deleted.
+ */
+export async function pruneBackups(configPath: string, keep = BACKUPS_KEPT): Promise<string[]> {
+  const dir = path.dirname(configPath);
+  const ours = new RegExp(
+    `^${escapeRegExp(path.basename(configPath))}\\.sphyr-backup-\\d{8}T\\d{6}Z(-[0-9a-f]{6})?$`,
+  );
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) => ours.test(n));
+  } catch {
+    return [];
+  }
+  const found: Array<{ file: string; at: number }> = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    const info = await lstat(file).catch(() => undefined);
+    if (info?.isFile()) found.push({ file, at: info.mtimeMs });
+  }
+  // Oldest first: by when it was written, then by name (the stamp) for equal times.
+  found.sort((a, b) => a.at - b.at || a.file.localeCompare(b.file));
+  const old = found.slice(0, Math.max(0, found.length - keep)).map((f) => f.file);
+  for (const file of old) await unlink(file).catch(() => {});
+  return old;
 }
 
 /** The last compare: the path still leads to the same file (links included) with the same bytes. */

@@ -15,6 +15,8 @@ export interface StateEntry {
   file: string;
   /** The entry's name: `sphyr`, or a wrapped server's name. */
   name: string;
+  /** The servers object holding it, when not the client's own (Claude Code's `projects[<dir>].mcpServers`). */
+  serversKey?: string[];
   kind: 'sphyr' | 'wrapped';
   undo: EntryUndo;
   /** What we wrote, to tell "up to date" and "changed since" apart. */

@@ -738,10 +738,11 @@ describe('entry shapes', () => {
     },
     {
       id: 'codex',
-      plain: { command: node.command, args: node.args, env_vars: FORWARDED },
-      env: { command: node.command, args: node.args, env_vars: FORWARDED, env: withEnv.env },
-      empty: { command: noArgs.command, args: [], env_vars: FORWARDED },
-      keys: ['command', 'args', 'env_vars', 'env'],
+      // env_vars only when the launch forwards something (see the next test).
+      plain: { command: node.command, args: node.args },
+      env: { command: node.command, args: node.args, env: withEnv.env },
+      empty: { command: noArgs.command, args: [] },
+      keys: ['command', 'args', 'env'],
     },
     {
       id: 'antigravity',
@@ -807,6 +808,15 @@ describe('entry shapes', () => {
         settings: {},
       }),
     ).toEqual({ command: '/bin/srv', args: ['--x'], env: { A: '1' } });
+  });
+
+  it('Codex: env_vars lists what the launch forwards, and nothing when it forwards nothing', () => {
+    expect(client('codex').buildEntry({ ...node, forward: FORWARDED })).toStrictEqual({
+      command: node.command,
+      args: node.args,
+      env_vars: FORWARDED,
+    });
+    expect(client('codex').buildEntry({ ...node, forward: [] })).not.toHaveProperty('env_vars');
   });
 
   it('Codex: readEntry takes env from the `env` table', () => {

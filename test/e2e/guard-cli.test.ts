@@ -20,10 +20,10 @@ import {
 import path from 'node:path';
 import { parse as parseJsonc } from 'jsonc-parser';
 import { parse as parseToml } from 'smol-toml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENTS } from '../../clients/index.js';
 import { type CliResult, ROOT, runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/gateway.js';
+import { startTestGateway, type TestGateway, tempDir } from '../helpers/gateway.js';
 
 const SPHYR_MCP = path.join(ROOT, 'packages', 'sdk', 'bin', 'sphyr-mcp.js');
 const NPX_ARGS = ['-y', '-p', '@sphyr/sdk', 'sphyr-mcp'];
@@ -41,9 +41,20 @@ const CLEAN_ENV: Record<string, string> = {
 const IS_ROOT = process.getuid?.() === 0;
 
 const dirs: string[] = [];
+/** A real gateway for doctor, which checks that check_url reaches it with the credential. */
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway();
+});
 afterAll(async () => {
+  await gw.close();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
+
+/** ~/.sphyr/config.json as `sphyr login` writes it, for the test gateway. */
+function loggedIn(): string {
+  return `${JSON.stringify({ gateway: gw.gateway.url, credential: gw.credential.reveal() }, null, 2)}\n`;
+}
 
 /** A temp HOME with these files (string) and folders (null). */
 async function makeHome(layout: Record<string, string | null> = {}): Promise<string> {
@@ -210,10 +221,8 @@ describe('guard init --yes, again, status, remove', () => {
     const codexText = await readFile(p('.codex/config.toml'), 'utf8');
     expect(codexText.startsWith('# my codex config\n')).toBe(true);
     const codex = parseToml(codexText) as Doc;
-    expect(codex.mcp_servers.sphyr).toEqual({
-      ...NODE_ENTRY,
-      env_vars: ['SPHYR_CREDENTIAL', 'SPHYR_GATEWAY_URL'],
-    });
+    // Nothing exported: no env_vars (codex doctor would warn about each unset one).
+    expect(codex.mcp_servers.sphyr).toEqual(NODE_ENTRY);
     expect(codex.mcp_servers.docs).toEqual({ command: 'docs-mcp', args: ['--port', '1'] });
     expect(codex.model).toBe('o3');
 
@@ -411,11 +420,11 @@ describe('a symlinked config stays a symlink, even a dangling one', () => {
   const notOurs = (rel: string) => rel === '.sphyr';
 
   it('~/.cursor/mcp.json → ../dotfiles/cursor-mcp.json (missing): init writes through, status and doctor read through, remove gives the dangling link back', async () => {
-    const home = await makeHome({ '.cursor': null, dotfiles: null });
+    const home = await makeHome({ '.cursor': null, dotfiles: null, '.sphyr/config.json': loggedIn() });
     const link = path.join(home, '.cursor', 'mcp.json');
     const target = path.join(home, 'dotfiles', 'cursor-mcp.json');
     await symlink('../dotfiles/cursor-mcp.json', link);
-    const before = await tree(home);
+    const before = await tree(home, notOurs);
 
     const init = await sphyr(home, ['guard', 'init', '--yes']);
     expect(init.stderr).not.toMatch(/✗/);
@@ -434,7 +443,7 @@ describe('a symlinked config stays a symlink, even a dangling one', () => {
     ]);
     const doctor = await sphyr(home, ['guard', 'doctor', '--client', 'cursor']);
     expect(doctor.code).toBe(0);
-    expect(doctor.stdout).toMatch(/✓ Cursor: .*answered/);
+    expect(doctor.stdout).toMatch(/✓ Cursor: .*answered.*the gateway answered check_url/);
 
     const remove = await sphyr(home, ['guard', 'remove']);
     expect(remove.stderr).not.toMatch(/✗/);
@@ -560,7 +569,10 @@ describe('guard init options', () => {
     expect(result.code).toBe(0);
     const file = path.join(project, '.vscode', 'mcp.json');
     expect(result.stderr).toContain(`✓ VS Code: wrote ${file}`);
-    expect(await json(file)).toEqual({ servers: { sphyr: { type: 'stdio', ...NODE_ENTRY } } });
+    // A shared file: the npx form, no path of this machine.
+    expect(await json(file)).toEqual({
+      servers: { sphyr: { type: 'stdio', command: 'npx', args: NPX_ARGS } },
+    });
     expect(Object.keys(await tree(project))).toEqual(['.vscode', path.join('.vscode', 'mcp.json')]);
     expect(await tree(home, (rel) => rel === '.sphyr')).toEqual(homeBefore);
 
@@ -610,7 +622,6 @@ describe('guard print', () => {
         sphyr: {
           command: 'npx',
           args: NPX_ARGS,
-          env_vars: ['SPHYR_CREDENTIAL', 'SPHYR_GATEWAY_URL'],
           env: { SPHYR_CREDENTIAL: 'your-credential' },
         },
       },
@@ -630,14 +641,14 @@ describe('guard print', () => {
 
 describe('guard doctor', () => {
   it('passes against the real sphyr-mcp after init, and fails with "not found" for a missing command', async () => {
-    const home = await makeHome({ '.cursor': null });
+    const home = await makeHome({ '.cursor': null, '.sphyr/config.json': loggedIn() });
     const init = await sphyr(home, ['guard', 'init', '--yes', '--client', 'cursor']);
     expect(init.code).toBe(0);
 
     const ok = await sphyr(home, ['guard', 'doctor']);
     expect(ok.stderr).not.toMatch(/✗/);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/✓ Cursor: .*answered, tools: .*\bfetch\b/);
+    expect(ok.stdout).toMatch(/✓ Cursor: .*answered \(tools: .*\bfetch\b.*the gateway answered check_url/);
     expect(ok.stdout).toContain(path.join(home, '.cursor', 'mcp.json'));
 
     const file = path.join(home, '.cursor', 'mcp.json');

@@ -1,52 +1,11 @@
 import type { Command } from 'commander';
-import { codexForwarded } from '../../../clients/codex.js';
 import { CLIENTS, clientById } from '../../../clients/index.js';
-import type { Launch, Platform } from '../../../clients/types.js';
+import type { Platform } from '../../../clients/types.js';
 import { SphyrConfigError } from '../../errors.js';
 import type { CliIo } from '../io.js';
-
-interface InitOptions {
-  client?: string[];
-  dryRun?: boolean;
-  yes?: boolean;
-  project?: string;
-  npx?: boolean;
-  embedCredential?: boolean;
-  wrapExisting?: boolean;
-}
-
-const PLATFORMS: readonly Platform[] = ['darwin', 'win32', 'linux'];
-
-async function host(io: CliIo) {
-  const { currentPlatform } = await import('../../guard/platform.js');
-  return { platform: io.platform ?? currentPlatform(), env: io.env, home: io.home, now: () => new Date() };
-}
-
-/** A credential must never reach the terminal in a diff: show its key id only. */
-function redact(text: string): string {
-  return text.replace(/sphyr\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+/g, 'sphyr.$1.***');
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  ];
-}
-
-async function confirm(io: CliIo, question: string): Promise<boolean> {
-  if (!io.ask) {
-    throw new SphyrConfigError(
-      'not_interactive',
-      'no terminal to ask for confirmation: pass --yes to apply the changes shown above (or --dry-run to only show them)',
-    );
-  }
-  const answer = (await io.ask(question)) ?? '';
-  return /^y(es)?$/i.test(answer.trim());
-}
+import { type DoctorOptions, guardDoctor } from './guard-doctor.js';
+import { guardInit, type InitOptions } from './guard-init.js';
+import { backupNote, collect, host, PLATFORMS, redact } from './guard-shared.js';
 
 /** `sphyr guard …`: configure sphyr-mcp in the IDEs on this machine. */
 export function registerGuard(program: Command, io: CliIo, setExit: (code: number) => void): void {
@@ -57,102 +16,19 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .description('add sphyr-mcp to every detected IDE (shows the edits as a diff first)')
     .option('--client <id...>', `only these clients (${CLIENTS.map((c) => c.id).join(', ')})`, collect)
     .option('--dry-run', 'show the diff and change nothing')
-    .option('--yes', 'apply without asking')
-    .option('--project <dir>', "edit the project's config files under <dir> instead of your user files")
+    .option('-y, --yes', 'apply without asking')
+    .option(
+      '--project <dir>',
+      "edit the project's config files under <dir> (shared: the npx form, no path of this machine) instead of your user files",
+    )
     .option('--npx', 'write `npx -y -p @sphyr/sdk sphyr-mcp` instead of node by absolute path')
     .option(
       '--embed-credential',
       'write SPHYR_CREDENTIAL into the IDE files (default: sphyr-mcp reads ~/.sphyr/config.json)',
     )
     .option('--wrap-existing', 'run your other stdio MCP servers through sphyr-mcp too')
-    .action(async (opts: InitOptions) => {
-      const h = await host(io);
-      const { inNpxCache, installedScript, sphyrLaunch } = await import('../../guard/launch.js');
-      const { planInitAll, applyPlans } = await import('../../guard/run.js');
-      const { changed } = await import('../../guard/plan.js');
-      const { unifiedDiff } = await import('../../guard/unified-diff.js');
-      let env: Record<string, string> = {};
-      if (opts.embedCredential) {
-        const { readClientSettings } = await import('../../config/local-config.js');
-        const settings = await readClientSettings({ home: io.home, env: io.env });
-        if (!settings.credential) {
-          throw new SphyrConfigError(
-            'not_configured',
-            '--embed-credential needs a credential: run `sphyr login` first (or set SPHYR_CREDENTIAL)',
-          );
-        }
-        env = { SPHYR_CREDENTIAL: settings.credential.reveal() };
-        if (settings.gatewayUrl) env.SPHYR_GATEWAY_URL = settings.gatewayUrl;
-      }
-      let npx = Boolean(opts.npx);
-      if (!npx && inNpxCache(installedScript())) {
-        // `npx @sphyr/cli guard init`: a path into npx's cache would break when that cache is cleaned.
-        npx = true;
-        io.err(
-          'sphyr guard: running from npx, so entries start sphyr-mcp with `npx -y -p @sphyr/sdk sphyr-mcp` ' +
-            '(install @sphyr/cli and @sphyr/sdk to have them run node on the installed file instead)',
-        );
-      }
-      const launch = sphyrLaunch({ platform: h.platform, npx, env });
-      const plans = await planInitAll(
-        h,
-        { clients: opts.client ?? [], project: opts.project },
-        launch,
-        Boolean(opts.wrapExisting),
-      );
-      if (plans.length === 0) {
-        io.err(
-          'No supported IDE or agent found. Name one with --client (e.g. --client cursor), or see `sphyr guard print`.',
-        );
-        setExit(1);
-        return;
-      }
-      const failed = plans.filter((p) => p.error);
-      for (const p of failed)
-        io.err(`✗ ${p.target.client.displayName}: ${p.error?.message} — left untouched`);
-      const todo = plans.filter(changed);
-      for (const p of plans.filter((x) => !x.error && !changed(x))) {
-        io.err(`✓ ${p.target.client.displayName}: ${p.target.file} already has sphyr`);
-      }
-      for (const p of todo) {
-        io.out(
-          redact(
-            unifiedDiff(p.target.file, p.snap.raw ?? '', p.after ?? '', [
-              p.snap.raw === undefined ? '(new file)' : '(current)',
-              '(after guard init)',
-            ]),
-          ),
-        );
-      }
-      if (todo.length === 0 || opts.dryRun) {
-        if (opts.dryRun && todo.length)
-          io.err(`Dry run: ${todo.length} file(s) would change; nothing was written.`);
-        setExit(failed.length ? 1 : 0);
-        return;
-      }
-      if (!opts.yes && !(await confirm(io, `Apply these changes to ${todo.length} file(s)? [y/N] `))) {
-        io.err('Nothing was changed.');
-        setExit(1);
-        return;
-      }
-      const results = await applyPlans(h, todo, 'init', { secretInEntry: Boolean(opts.embedCredential) });
-      let errors = failed.length;
-      for (const r of results) {
-        const { client, file } = r.plan.target;
-        if (r.error) {
-          errors += 1;
-          io.err(`✗ ${client.displayName}: ${r.error.message}`);
-          continue;
-        }
-        const wrapped = r.plan.changes.filter((c) => c.kind === 'wrapped').map((c) => c.name);
-        const via = r.plan.snap.linked ? ` (through the symbolic link, at ${r.plan.snap.file})` : '';
-        io.err(`✓ ${client.displayName}: wrote ${file}${via}${r.backup ? ` (backup: ${r.backup})` : ''}`);
-        if (wrapped.length)
-          io.err(`  now running through sphyr-mcp: ${wrapped.join(', ')} (undo with \`sphyr guard remove\`)`);
-        io.err(`  to load it: ${client.reload}`);
-      }
-      setExit(errors ? 1 : 0);
-    });
+    .option('--force', 'replace a sphyr entry that guard did not write (default: keep it and say so)')
+    .action((opts: InitOptions) => guardInit(io, opts, setExit));
 
   guard
     .command('remove')
@@ -160,7 +36,9 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .option('--client <id...>', 'only these clients', collect)
     .option('--project <dir>', "the project's config files under <dir>")
     .option('--dry-run', 'show the diff and change nothing')
-    .action(async (opts: { client?: string[]; project?: string; dryRun?: boolean }) => {
+    // remove never asks (it only undoes what init did); --yes is accepted so scripts can pass it everywhere.
+    .option('-y, --yes', 'apply without asking (remove never asks)')
+    .action(async (opts: { client?: string[]; project?: string; dryRun?: boolean; yes?: boolean }) => {
       const h = await host(io);
       const { planRemoveAll, applyPlans } = await import('../../guard/run.js');
       const { changed } = await import('../../guard/plan.js');
@@ -169,6 +47,11 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       const failed = plans.filter((p) => p.error);
       for (const p of failed)
         io.err(`✗ ${p.target.client.displayName}: ${p.error?.message} — left untouched`);
+      for (const p of plans.filter((x) => x.kept)) {
+        io.err(
+          `warning: ${p.target.client.displayName}: ${p.target.file} has a sphyr entry that guard did not write (no record of it in guard-state.json), ${p.kept}; left it as it is, delete it by hand if you want it gone`,
+        );
+      }
       const todo = plans.filter(changed);
       for (const p of todo) {
         io.out(
@@ -180,7 +63,8 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
           ),
         );
       }
-      if (todo.length === 0) io.err('Nothing to remove: no IDE file has a sphyr entry.');
+      if (todo.length === 0 && !plans.some((p) => p.kept))
+        io.err('Nothing to remove: no IDE file has a sphyr entry.');
       if (opts.dryRun || todo.length === 0) {
         setExit(failed.length ? 1 : 0);
         return;
@@ -195,7 +79,7 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
           );
         else
           io.err(
-            `✓ ${target.client.displayName}: ${r.plan.deleteFile ? 'deleted' : 'restored'} ${target.file}`,
+            `✓ ${target.client.displayName}: ${r.plan.deleteFile ? 'deleted' : 'restored'} ${target.file}${backupNote(r)}`,
           );
       }
       setExit(failed.length || results.some((r) => r.error) ? 1 : 0);
@@ -209,12 +93,9 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
     .option('--json', 'one JSON array on stdout')
     .action(async (opts: { client?: string[]; project?: string; json?: boolean }) => {
       const h = await host(io);
-      const { sphyrLaunch } = await import('../../guard/launch.js');
+      const { ourLaunches } = await import('../../guard/launch.js');
       const { status } = await import('../../guard/run.js');
-      const launches = [
-        sphyrLaunch({ platform: h.platform }),
-        sphyrLaunch({ platform: h.platform, npx: true }),
-      ];
+      const launches = ourLaunches(h.platform);
       const rows = await status(h, { clients: opts.client ?? [], project: opts.project }, launches);
       if (opts.json) {
         io.out(JSON.stringify(rows, null, 2));
@@ -268,67 +149,17 @@ export function registerGuard(program: Command, io: CliIo, setExit: (code: numbe
       io.err(`Edit ${paths.join(' or ')} and add:`);
       const eol = { eol: '\n' as const, indent: '  ' };
       io.out(
-        (await editorFor(client.format)).set('', client.serversKey, 'sphyr', client.buildEntry(launch), eol)
-          .text,
+        (await editorFor(client)).set('', client.serversKey, 'sphyr', client.buildEntry(launch), eol).text,
       );
       io.err(`Then ${client.reload}.`);
     });
 
   guard
     .command('doctor')
-    .description('start each configured sphyr-mcp as its client would and check the MCP handshake')
+    .description(
+      'start each configured sphyr-mcp as its client would: the MCP handshake, and a check_url call that reaches the gateway with the credential',
+    )
     .option('--client <id...>', 'only these clients', collect)
     .option('--project <dir>', "the project's config files under <dir>")
-    .action(async (opts: { client?: string[]; project?: string }) => {
-      const h = await host(io);
-      const { findTargets } = await import('../../guard/run.js');
-      const { editorFor } = await import('../../guard/editors.js');
-      const { snapshot } = await import('../../guard/safe-write.js');
-      const { readStyle } = await import('../../guard/text-style.js');
-      const { clientEnv, handshake } = await import('../../guard/doctor.js');
-      const targets = await findTargets(h, { clients: opts.client ?? [], project: opts.project });
-      let checked = 0;
-      let failures = 0;
-      for (const t of targets) {
-        let entry: unknown;
-        try {
-          const snap = await snapshot(t.local);
-          if (snap.raw === undefined) continue;
-          let node: unknown = (await editorFor(t.client.format)).parse(readStyle(snap.raw).body);
-          for (const k of t.client.serversKey) node = (node as Record<string, unknown> | undefined)?.[k];
-          entry = (node as Record<string, unknown> | undefined)?.sphyr;
-        } catch (error) {
-          failures += 1;
-          io.err(`✗ ${t.client.displayName} (${t.file}): ${(error as Error).message}`);
-          continue;
-        }
-        if (entry === undefined) continue;
-        checked += 1;
-        const launch: Launch | undefined = t.client.readEntry(entry);
-        if (!launch) {
-          failures += 1;
-          io.err(
-            `✗ ${t.client.displayName} (${t.file}): the sphyr entry is not a stdio command; run sphyr guard init`,
-          );
-          continue;
-        }
-        const allow = [
-          ...t.client.inheritedEnv(h.platform),
-          ...(t.client.id === 'codex' ? codexForwarded(entry) : []),
-        ];
-        const result = await handshake({ ...launch, env: clientEnv(allow, io.env, launch.env) });
-        if (result.ok) {
-          io.out(
-            `✓ ${t.client.displayName}: ${result.serverName ?? 'server'} ${result.serverVersion ?? ''} answered, tools: ${result.tools?.join(', ')} (${Math.round(result.ms)} ms) — ${t.file}`,
-          );
-        } else {
-          failures += 1;
-          io.out(`✗ ${t.client.displayName}: ${result.reason} — ${t.file}`);
-          if (result.stderrTail) io.err(result.stderrTail);
-        }
-      }
-      if (checked === 0 && failures === 0)
-        io.err('No client is configured with sphyr yet: run `sphyr guard init`.');
-      setExit(failures ? 1 : 0);
-    });
+    .action((opts: DoctorOptions) => guardDoctor(io, opts, setExit));
 }
