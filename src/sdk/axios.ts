@@ -6,6 +6,7 @@
 import { redirectMethod, stripCredentialsOnCrossOrigin } from '../client/redirect.js';
 import { SphyrRequestError } from '../errors.js';
 import { sendingOurselves } from './axios-guard.js';
+import { CallerLimits } from './axios-limits.js';
 import { collectBody } from './body.js';
 import { headerRecord, type RelayTransport, relayWith } from './relay.js';
 import type { SdkState } from './state.js';
@@ -13,7 +14,7 @@ import type { SdkState } from './state.js';
 /** Marks our adapter, so an instance's config is never wrapped twice. */
 const WRAPPED = Symbol.for('sphyr.axios.adapter');
 
-type Config = Record<string, unknown> & {
+export type Config = Record<string, unknown> & {
   url?: string;
   method?: string;
   data?: unknown;
@@ -23,6 +24,12 @@ type Config = Record<string, unknown> & {
   validateStatus?: ((status: number) => boolean) | null;
   adapter?: unknown;
   signal?: { aborted?: boolean };
+  cancelToken?: {
+    subscribe(listener: (reason: unknown) => void): void;
+    unsubscribe(listener: unknown): void;
+  };
+  timeout?: number | string;
+  timeoutErrorMessage?: string;
   transitional?: { clarifyTimeoutError?: boolean };
 };
 type Adapter = ((config: Config) => Promise<AxiosResponse>) & { [WRAPPED]?: true };
@@ -41,12 +48,13 @@ export interface AxiosLike {
   getAdapter(adapters: unknown, config?: Config): Adapter;
   getUri(config: Config): string;
   isCancel(value: unknown): boolean;
+  CanceledError: new (message: string | null, config?: Config, request?: unknown) => Error;
   AxiosError: new (
     message: string,
     code: string,
     config: Config,
-    request: unknown,
-    response: AxiosResponse,
+    request?: unknown,
+    response?: AxiosResponse,
   ) => Error;
 }
 
@@ -133,77 +141,101 @@ function asCallers(error: unknown, config: Config): unknown {
 
 function sphyrAdapter(ax: AxiosLike, state: SdkState, chosen: unknown): Adapter {
   const adapter: Adapter = async (config) => {
-    const base = ax.getAdapter(chosen ?? ['xhr', 'http', 'fetch'], config);
-    let url = new URL(ax.getUri(config));
-    let method = (config.method ?? 'get').toUpperCase();
-    let data = config.data;
-    let headers = config.headers;
-    let auth = config.auth;
-    const maxRedirects = config.maxRedirects ?? 21;
-    for (let hop = 0; ; hop += 1) {
-      // Each hop is our own request, never followed below us: a hop may need the gateway.
-      const hopConfig: Config = {
-        ...config,
-        baseURL: undefined,
-        params: undefined,
-        url: url.href,
-        method,
-        data,
-        headers,
-        auth,
-        maxRedirects: 0,
-        validateStatus: null,
-      };
-      let response: AxiosResponse;
-      try {
-        response = await send(ax, state, base, hopConfig, url);
-      } catch (error) {
-        throw asCallers(error, config);
-      }
-      const location = header(response, 'location');
-      if (response.status >= 300 && response.status < 400 && location && maxRedirects > 0) {
-        if (hop >= maxRedirects) {
-          throw new ax.AxiosError(
-            'Maximum number of redirects exceeded',
-            'ERR_FR_TOO_MANY_REDIRECTS',
-            config,
-            response.request,
-            response,
-          );
-        }
-        const next = new URL(location, url);
-        const rewrite = redirectMethod(response.status, method);
-        method = rewrite.method;
-        if (rewrite.dropBody) {
-          data = undefined;
-          headers = Object.fromEntries(
-            Object.entries(plainHeaders(headers)).filter(([n]) => !/^content-/i.test(n)),
-          );
-        }
-        if (next.origin !== url.origin) {
-          headers = stripCredentialsOnCrossOrigin(plainHeaders(headers), url, next);
-          auth = undefined; // axios turns `auth` into an Authorization header on every request
-        }
-        url = next;
-        continue;
-      }
-      response.config = config;
-      // What axios's own settle() does with the caller's validateStatus.
-      const validate = config.validateStatus;
-      if (response.status && validate && !validate(response.status)) {
+    const limits = new CallerLimits(ax, config);
+    try {
+      return await follow(ax, state, chosen, config, limits);
+    } catch (error) {
+      throw limits.reasonOr(error);
+    } finally {
+      limits.done();
+    }
+  };
+  adapter[WRAPPED] = true;
+  return adapter;
+}
+
+/** The call, hop by hop: each hop relayed or direct as its own route says, redirects followed here. */
+async function follow(
+  ax: AxiosLike,
+  state: SdkState,
+  chosen: unknown,
+  config: Config,
+  limits: CallerLimits,
+): Promise<AxiosResponse> {
+  const base = ax.getAdapter(chosen ?? ['xhr', 'http', 'fetch'], config);
+  const timeoutErrorMessage = config.timeoutErrorMessage || `timeout of ${config.timeout}ms exceeded`;
+  let url = new URL(ax.getUri(config));
+  let method = (config.method ?? 'get').toUpperCase();
+  let data = config.data;
+  let headers = config.headers;
+  let auth = config.auth;
+  const maxRedirects = config.maxRedirects ?? 21;
+  for (let hop = 0; ; hop += 1) {
+    // Each hop is our own request, never followed below us: a hop may need the gateway.
+    const hopConfig: Config = {
+      ...config,
+      baseURL: undefined,
+      params: undefined,
+      url: url.href,
+      method,
+      data,
+      headers,
+      auth,
+      maxRedirects: 0,
+      validateStatus: null,
+      // The caller's limits, as one signal over the whole call; on the wire, what is left of the time.
+      signal: limits.signal,
+      cancelToken: undefined,
+      timeout: limits.hopTimeout() ?? config.timeout,
+      timeoutErrorMessage,
+    };
+    let response: AxiosResponse;
+    try {
+      response = await send(ax, state, (c) => limits.onWire(() => base(c)), hopConfig, url);
+    } catch (error) {
+      throw asCallers(error, config);
+    }
+    const location = header(response, 'location');
+    if (response.status >= 300 && response.status < 400 && location && maxRedirects > 0) {
+      if (hop >= maxRedirects) {
         throw new ax.AxiosError(
-          `Request failed with status code ${response.status}`,
-          response.status >= 400 && response.status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_BAD_RESPONSE',
+          'Maximum number of redirects exceeded',
+          'ERR_FR_TOO_MANY_REDIRECTS',
           config,
           response.request,
           response,
         );
       }
-      return response;
+      const next = new URL(location, url);
+      const rewrite = redirectMethod(response.status, method);
+      method = rewrite.method;
+      if (rewrite.dropBody) {
+        data = undefined;
+        headers = Object.fromEntries(
+          Object.entries(plainHeaders(headers)).filter(([n]) => !/^content-/i.test(n)),
+        );
+      }
+      if (next.origin !== url.origin) {
+        headers = stripCredentialsOnCrossOrigin(plainHeaders(headers), url, next);
+        auth = undefined; // axios turns `auth` into an Authorization header on every request
+      }
+      url = next;
+      continue;
     }
-  };
-  adapter[WRAPPED] = true;
-  return adapter;
+    response.config = config;
+    // What axios's own settle() does with the caller's validateStatus.
+    const validate = config.validateStatus;
+    if (response.status && validate && !validate(response.status)) {
+      throw new ax.AxiosError(
+        `Request failed with status code ${response.status}`,
+        response.status >= 400 && response.status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_BAD_RESPONSE',
+        config,
+        response.request,
+        response,
+      );
+    }
+    return response;
+  }
 }
 
 /** One hop through the relay driver, with axios's own adapter as the transport. */
@@ -234,6 +266,7 @@ function send(ax: AxiosLike, state: SdkState, base: Adapter, hop: Config, url: U
     {
       method: hop.method ?? 'GET',
       url,
+      signal: hop.signal as AbortSignal,
       body: async () => {
         body ??= await bodyBytes(hop.data);
         return body;
