@@ -26,7 +26,7 @@ interface HoldingProxy {
 async function startHoldingProxy(gatewayPort: () => number): Promise<HoldingProxy> {
   let holdNext = false;
   let held: Array<() => void> = [];
-  let waiters: Array<() => void> = [];
+  const waiters: Array<() => void> = [];
   const server = http.createServer((req, res) => {
     const forward = () => {
       const upstream = http.request(
@@ -156,14 +156,22 @@ async function sentAfterRelease(path: string): Promise<{ targetSaw: number; logg
 
 function shape(error: unknown) {
   const e = error as { name?: string; code?: string; message?: string; isAxiosError?: boolean };
-  return { name: e?.name, code: e?.code, message: e?.message, isAxiosError: e?.isAxiosError, sphyr: isSphyrError(e) };
+  return {
+    name: e?.name,
+    code: e?.code,
+    message: e?.message,
+    isAxiosError: e?.isAxiosError,
+    sphyr: isSphyrError(e),
+  };
 }
 
 describe('axios: a request cancelled while the SDK registers its agent is never sent', () => {
   it('AbortController.abort(): CanceledError at once, and nothing reaches the target', async () => {
     instrumentHeld();
     const controller = new AbortController();
-    const pending = axios.get(`${target.url}/echo/axios-abort`, { signal: controller.signal }).catch((e) => e);
+    const pending = axios
+      .get(`${target.url}/echo/axios-abort`, { signal: controller.signal })
+      .catch((e) => e);
     await proxy.holding();
     controller.abort();
     expect(shape(await within(pending))).toMatchObject({
@@ -178,7 +186,9 @@ describe('axios: a request cancelled while the SDK registers its agent is never 
   it("a CancelToken: the token's CanceledError at once, and nothing reaches the target", async () => {
     instrumentHeld();
     const source = axios.CancelToken.source();
-    const pending = axios.get(`${target.url}/echo/axios-token`, { cancelToken: source.token }).catch((e) => e);
+    const pending = axios
+      .get(`${target.url}/echo/axios-token`, { cancelToken: source.token })
+      .catch((e) => e);
     await proxy.holding();
     source.cancel('stop');
     expect(shape(await within(pending))).toMatchObject({
@@ -268,7 +278,9 @@ describe('a gateway that takes the connection and never answers', () => {
 
   it("axios timeout: 300 with failClosed: false is the caller's ECONNABORTED, and is not sent direct", async () => {
     instrumentSilent(false);
-    const error = await within(axios.get(`${target.url}/echo/silent-axios`, { timeout: 300 }).catch((e) => e));
+    const error = await within(
+      axios.get(`${target.url}/echo/silent-axios`, { timeout: 300 }).catch((e) => e),
+    );
     expect(shape(error)).toMatchObject({ code: 'ECONNABORTED', isAxiosError: true, sphyr: false });
     await new Promise((r) => setTimeout(r, 300));
     expect(target.seen.filter((s) => s.url === '/echo/silent-axios')).toHaveLength(0);
