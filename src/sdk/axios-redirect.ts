@@ -156,7 +156,7 @@ export function nextHop(
     if (next.origin !== hop.url.origin || next.origin !== new URL(base).origin) {
       headers = stripCredentialsOnCrossOrigin(headers, hop.url, next);
       if (rules.sensitive.length > 0)
-        removeMatching(new RegExp(`^(?:${rules.sensitive.map(escape).join('|')})$`, 'i'), headers);
+        removeMatching(new RegExp(`^(?:${rules.sensitive.map(escapeRegex).join('|')})$`, 'i'), headers);
       options.headers = headers;
     }
     // axios's proxy step drops Proxy-Authorization on every hop (its adapter adds a proxy's own again).
@@ -173,6 +173,6 @@ export function nextHop(
   }
 }
 
-function escape(text: string): string {
+function escapeRegex(text: string): string {
   return text.replace(/[\^$\\.*+?()[\]{}|]/g, '\\$&');
 }

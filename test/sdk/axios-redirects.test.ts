@@ -97,7 +97,8 @@ function use(mode: Mode): void {
 }
 
 /** `from` redirects with `status` to `to`. */
-const hop = (from: Server, status: number, to: string) => `${from.url}/to/${status}?u=${encodeURIComponent(to)}`;
+const hop = (from: Server, status: number, to: string) =>
+  `${from.url}/to/${status}?u=${encodeURIComponent(to)}`;
 
 const WATCH = new Set([
   'x-api-key',
