@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { SphyrConfigError, SphyrPolicyError } from '../errors.js';
 import { currentState } from './auto-instrument.js';
+import { sendingOurselves } from './axios-guard.js';
 import { requestTarget } from './http-target.js';
 import { headerRecord, type RelayTransport, relayWith } from './relay.js';
 import { routeFor, type SdkState } from './state.js';
@@ -164,7 +165,8 @@ class RelayedRequest extends Writable {
 
   /** Send it ourselves, straight to the target; its events become ours. */
   #goDirect(body: Buffer): undefined {
-    const req = this.#adopt(this.direct());
+    // On purpose (failing open): the guard below axios must not take it for an uninstrumented copy.
+    const req = this.#adopt(sendingOurselves(this.direct));
     for (const [name, value] of Object.entries(this.#headers))
       if (value !== undefined) req.setHeader(name, value);
     req.once('response', (res) => this.emit('response', res));
