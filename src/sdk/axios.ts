@@ -320,7 +320,7 @@ function send(ax: AxiosLike, state: SdkState, base: Adapter, wire: Config, url: 
         url: signed.url.href,
         data: body?.length ? body : undefined,
         headers: headerRecord(signed.headers),
-        proxy: false, // the gateway wire never takes HTTP(S)_PROXY from the environment
+        proxy: false, // the gateway hop never takes HTTP(S)_PROXY from the environment
       }),
     head: (res) => ({ status: res.status, header: (name) => header(res, name) }),
     text: (res) => dataText(res.data),
