@@ -20,7 +20,13 @@ const CLI_BUNDLED = new Set(['commander', 'jsonc-parser', 'smol-toml']);
 const PACKAGES = [
   {
     dir: 'packages/sdk',
-    input: { index: 'src/index.ts', register: 'src/sdk/register.ts', 'sphyr-mcp': 'src/mcp/main.ts' },
+    input: {
+      index: 'src/index.ts',
+      register: 'src/sdk/register.ts',
+      // Loaded by path into every worker thread (src/sdk/workers.ts), so it is an entry of its own.
+      'worker-entry': 'src/sdk/worker-entry.ts',
+      'sphyr-mcp': 'src/mcp/main.ts',
+    },
     types: ['index', 'sdk/register'],
   },
   {

@@ -11,7 +11,7 @@ import {
 } from '../errors.js';
 import { canonicalTargetUri } from '../policy/classify.js';
 import { contentDigest, type SignedCallKind, signRequest } from '../signing/index.js';
-import { gatewayFailure, unreachable } from './gateway-failure.js';
+import { gatewayFailure, gatewayTimeout, unreachable } from './gateway-failure.js';
 
 export interface AgentInfo {
   name: string;
@@ -28,6 +28,8 @@ export interface GatewayClientOptions {
   /** The transport: must be an uninstrumented fetch, or requests would loop through the SDK. */
   fetch?: typeof fetch;
   now?: () => number;
+  /** How long registration may take before it fails with `gateway_timeout` (15 s by default). */
+  registerTimeoutMs?: number;
 }
 
 export interface RelayRequest {
@@ -67,8 +69,12 @@ export interface GatewayCall {
   ownTimeout?: boolean;
 }
 
-/** How long registration may take before the gateway counts as unreachable. */
-const REGISTER_TIMEOUT_MS = 10_000;
+/**
+ * How long registration may take. Longer than undici's 10 s connect timeout, so a gateway that never
+ * takes the connection is still `gateway_unreachable`; one that took it and stays silent is
+ * `gateway_timeout`.
+ */
+const REGISTER_TIMEOUT_MS = 15_000;
 
 /** One signed attempt, ready for a transport: the gateway URL and every header to send. */
 export interface SignedCall {
@@ -116,6 +122,7 @@ export class GatewayClient {
   readonly #agent: AgentInfo;
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
+  readonly #registerTimeoutMs: number;
   #offsetMs = 0;
   #agentId: Promise<string> | undefined;
 
@@ -125,6 +132,7 @@ export class GatewayClient {
     this.#agent = options.agent;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#now = options.now ?? Date.now;
+    this.#registerTimeoutMs = options.registerTimeoutMs ?? REGISTER_TIMEOUT_MS;
   }
 
   get keyId(): string {
@@ -164,7 +172,7 @@ export class GatewayClient {
       path: '/v1/agents',
       body: Buffer.from(JSON.stringify(info)),
       headers: [['content-type', 'application/json']],
-      signal: AbortSignal.timeout(REGISTER_TIMEOUT_MS),
+      signal: AbortSignal.timeout(this.#registerTimeoutMs),
       ownTimeout: true,
     });
     const data = (await res.json()) as { agentId?: unknown };
@@ -270,7 +278,8 @@ export class GatewayClient {
    * pass goes back to the caller (`onPass` sees its head first); a refusal becomes its error class,
    * after one retry where one can succeed (`clock_skew`: clock corrected; `agent_expired`: agent
    * registered again). A send that fails is the caller's own abort (rethrown as it is), or a gateway
-   * failure: `gateway_unreachable` only when nothing reached the gateway.
+   * failure: `gateway_unreachable` only when nothing reached the gateway. `call.signal` is the
+   * caller's for the whole call: registration waits on it, and once it has fired nothing is sent.
    */
   async drive<R>(
     call: GatewayCall,
@@ -280,6 +289,7 @@ export class GatewayClient {
     const retried: { skew?: boolean; agent?: boolean } = {};
     for (;;) {
       const signed = await this.#prepare(call);
+      stopIfCancelled(call);
       let passed: boolean | undefined;
       const decide = (head: ResponseHead): boolean => {
         if (passed === undefined) {
@@ -296,6 +306,7 @@ export class GatewayClient {
         text = await transport.text(res);
       } catch (error) {
         if (transport.callerAborted(error) || isSphyrError(error)) throw error;
+        if (call.signal?.aborted && !call.ownTimeout) throw call.signal.reason;
         throw gatewayFailure(this.gatewayUrl, error);
       }
       const head = transport.head(res);
@@ -325,9 +336,9 @@ export class GatewayClient {
             signal: call.signal,
           });
         } catch (error) {
-          // Our own time limit (registration): the gateway took the call and never answered.
+          // Our own time limit (registration): the gateway may have the call, so it is not "unreachable".
           if (call.ownTimeout && call.signal?.aborted) {
-            throw unreachable(this.gatewayUrl, new Error('no answer in time'));
+            throw gatewayTimeout(this.gatewayUrl, 'agent registration', this.#registerTimeoutMs);
           }
           throw error;
         }
@@ -407,6 +418,11 @@ export class GatewayClient {
 }
 
 export { unreachable };
+
+/** The caller gave up (its signal fired) while the call was being prepared: throw its reason, send nothing. */
+function stopIfCancelled(call: GatewayCall): void {
+  if (call.signal?.aborted && !call.ownTimeout) throw call.signal.reason;
+}
 
 function errorFrom(status: number, outcome: string, bodyText: string): SphyrError {
   let code = 'gateway_error';

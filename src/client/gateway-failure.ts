@@ -2,7 +2,8 @@
  * @module What a failed send to the gateway means for the caller. `gateway_unreachable` promises
  * that nothing was sent to the target, so it is said only when nothing reached the gateway: the
  * connection was never made (refused, no route, DNS, TLS). A connection that broke after the request
- * went out is `gateway_connection_lost`: the target may have the request, so it is never resent.
+ * went out is `gateway_connection_lost`, and a gateway that did not answer in time is
+ * `gateway_timeout`: in both the gateway may have acted, so the request is never resent or sent direct.
  */
 import { SphyrNetworkError } from '../errors.js';
 
@@ -68,6 +69,14 @@ export function unreachable(gatewayUrl: string, error: unknown): SphyrNetworkErr
     'gateway_unreachable',
     `cannot reach the Sphyr gateway at ${gatewayUrl} (${codeOf(error) ?? (error as Error)?.message}); nothing was sent to the target`,
     { cause: error },
+  );
+}
+
+/** The gateway did not answer within Sphyr's own time limit: it may have taken the request. */
+export function gatewayTimeout(gatewayUrl: string, what: string, ms: number): SphyrNetworkError {
+  return new SphyrNetworkError(
+    'gateway_timeout',
+    `the Sphyr gateway at ${gatewayUrl} did not answer ${what} within ${ms / 1000} s; it may have received it, so the request was not sent again or direct`,
   );
 }
 

@@ -5,6 +5,7 @@ import { instrumentAxiosCopies } from './axios-copies.js';
 import { type Dispatch, sphyrInterceptor } from './interceptor.js';
 import { type AutoInstrumentOptions, resolveSdkSettings } from './options.js';
 import type { SdkState } from './state.js';
+import { guardWorkers } from './workers.js';
 
 /** Node's fetch reads its dispatcher from this slot (undici ≥ 7.2 mirrors its own `.2` slot here). */
 const DISPATCHER = Symbol.for('undici.globalDispatcher.1');
@@ -18,6 +19,7 @@ interface Composable {
 
 interface Registry {
   state: SdkState;
+  /** Undo what was patched beyond fetch: axios copies, the guard below them, worker threads. */
   unpatchAxios: Array<() => void>;
   refs: number;
   originalFetch: typeof fetch;
@@ -95,9 +97,13 @@ function install(options: AutoInstrumentOptions): Registry {
     unpatchAxios: [],
   };
   // Every axios copy (≥ 1.6.7), loaded already or later, from any folder; a guard for the rest.
-  // argv[1] is the main script, or under `node -e`/`-p` just an argument: absolute either way.
-  const roots = [process.cwd(), ...(process.argv[1] ? [path.dirname(path.resolve(process.argv[1]))] : [])];
+  // argv[1] is the main script (absolute), or under `node -e` an argument, or '[worker eval]' in a
+  // worker: only an absolute path is a folder to look in.
+  const main = process.argv[1];
+  const roots = [process.cwd(), ...(main && path.isAbsolute(main) ? [path.dirname(main)] : [])];
   reg.unpatchAxios.push(instrumentAxiosCopies(state, roots));
+  // Every thread: workers started from now on instrument themselves first with these settings.
+  reg.unpatchAxios.push(guardWorkers(state, options.warn !== undefined));
   // The guard closes what the dispatcher layer alone cannot: a dispatcher replaced later, a
   // per-call `dispatcher`, and fetch's habit of hiding our error inside `TypeError('fetch failed')`.
   reg.guard = function fetch(input: string | URL | Request, init?: RequestInit) {

@@ -1,15 +1,19 @@
 /**
  * @module The net below axios. Every axios copy is patched where it loads (`axios-copies.ts`), but
- * two kinds cannot be: an ES-module copy loaded before `autoInstrument()` ran without the loader hook
- * (`--import @sphyr/sdk/register`), and a copy too old to patch. Their requests still go through
- * Node's http, https or http2, so this guard looks there for an axios adapter on the stack and refuses
- * the request, naming the copy (failing open: lets it go direct, with a warning naming the copy).
- * Never silently direct. Routes that are direct by design and Sphyr's own sends pass untouched.
+ * some cannot be: an ES-module copy loaded before `autoInstrument()` ran without the loader hook
+ * (`--import @sphyr/sdk/register`), a copy too old to patch, and a copy bundled into another file
+ * (a vendor SDK's minified bundle), which no module hook sees. Their requests still go through Node's
+ * http, https or http2, so this guard knows axios there by two signs: its http adapter on the stack
+ * (`dispatchHttpRequest`), and, since a minifier renames functions, the `User-Agent: axios/<version>`
+ * axios sends by default. It refuses the request, naming the copy (failing open: lets it go direct,
+ * with a warning naming it). Never silently direct. Routes that are direct by design and Sphyr's own
+ * sends pass untouched.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SphyrConfigError } from '../errors.js';
 import { requestTarget } from './http-target.js';
@@ -42,10 +46,81 @@ function axiosOnStack(): string | undefined {
   return /^(.*[\\/]node_modules[\\/]axios)[\\/]/.exec(filePath)?.[1] ?? filePath;
 }
 
-const WHY =
-  'it was loaded as an ES module before autoInstrument() ran, without the loader hook, or it is older than axios 1.6.7';
-const FIX =
-  'Start node with --import @sphyr/sdk/register, or call autoInstrument() before the module that imports axios is loaded.';
+/** An axios copy no hook reached: where it is, why, and what to do. */
+interface Unpatched {
+  copy: string;
+  why: string;
+  fix: string;
+}
+
+const LOADED_EARLY: Omit<Unpatched, 'copy'> = {
+  why: 'it was loaded as an ES module before autoInstrument() ran, without the loader hook, or it is older than axios 1.6.7',
+  fix: 'Start node with --import @sphyr/sdk/register, or call autoInstrument() before the module that imports axios is loaded.',
+};
+
+const BUNDLED: Omit<Unpatched, 'copy'> = {
+  why: 'it is bundled into that file, where no module hook can reach it (known by its User-Agent)',
+  fix: "Make the bundle require('axios') as a package (mark axios external), or send its requests with fetch.",
+};
+
+/** axios's default User-Agent (`axios/1.21.1`): it survives minification. */
+const AXIOS_AGENT = /^axios\/\d+\.\d+/;
+
+/** The User-Agent an http.request call sets, from its options (record or raw array headers). */
+function userAgentOf(args: unknown[]): string | undefined {
+  for (const arg of args.slice(0, 2)) {
+    if (!arg || typeof arg !== 'object' || arg instanceof URL) continue;
+    const headers = (arg as { headers?: unknown }).headers;
+    if (Array.isArray(headers)) {
+      for (let i = 0; i + 1 < headers.length; i += 2)
+        if (String(headers[i]).toLowerCase() === 'user-agent') return String(headers[i + 1]);
+    } else if (headers && typeof headers === 'object') {
+      for (const [name, value] of Object.entries(headers))
+        if (name.toLowerCase() === 'user-agent') return String(Array.isArray(value) ? value[0] : value);
+    }
+  }
+  return undefined;
+}
+
+const HERE = fileURLToPath(import.meta.url);
+/**
+ * Sphyr's own code (dist/src, or src under test): a request made there (the gateway relaying in the
+ * same process, `wrapHttp` sending direct) is Sphyr's, whatever User-Agent it forwards. Bundled
+ * into one file with the application, only that file's guard frames can be told apart.
+ */
+const OWN =
+  path.basename(path.dirname(HERE)) === 'sdk' ? path.resolve(path.dirname(HERE), '..') + path.sep : HERE;
+
+/** The file that called http.request: the first frame below this guard that is not Node's own. */
+function callerFile(): string | undefined {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  for (const line of stack.split('\n').slice(1)) {
+    const file = /\(?((?:file:\/\/)?[^\s()]+?):\d+:\d+\)?\s*$/.exec(line)?.[1];
+    if (!file || !/^(?:file:|\/|[A-Za-z]:\\)/.test(file)) continue; // node:internal, native frames
+    let filePath = file;
+    try {
+      if (file.startsWith('file:')) filePath = fileURLToPath(file);
+    } catch {
+      continue;
+    }
+    if (filePath !== HERE) return filePath;
+  }
+  return undefined;
+}
+
+/** The axios copy behind this request, if it is one no hook reached. */
+function unpatchedAxios(args: unknown[]): Unpatched | undefined {
+  const onStack = axiosOnStack();
+  if (onStack) return { copy: onStack, ...LOADED_EARLY };
+  const agent = userAgentOf(args);
+  if (!agent || !AXIOS_AGENT.test(agent)) return undefined;
+  const caller = callerFile();
+  if (caller?.startsWith(OWN)) return undefined; // Sphyr's own send (e.g. a gateway in this process)
+  return { copy: `${agent.split(/\s/)[0]} in ${caller ?? '(an unknown file)'}`, ...BUNDLED };
+}
 
 function targetOf(protocol: string, args: unknown[]): URL | undefined {
   try {
@@ -63,21 +138,22 @@ export function guardBelowAxios(state: SdkState): () => void {
     if (!state.active || ours.getStore()) return;
     const target = targetOf(protocol, args);
     if (!target || routeFor(state, target) === 'direct') return;
-    const copy = axiosOnStack();
-    if (!copy) return;
+    const found = unpatchedAxios(args);
+    if (!found) return;
+    const { copy, why, fix } = found;
     const closed = state.settings.failClosed;
     if (!reported.has(copy)) {
       reported.add(copy);
       state.settings.warn(
         closed
-          ? `axios at ${copy} is not instrumented (${WHY}); its requests are refused. ${FIX}`
-          : `axios at ${copy} is not instrumented (${WHY}); its requests are going DIRECT, unscreened and unlogged, because failClosed is false. ${FIX}`,
+          ? `axios at ${copy} is not instrumented (${why}); its requests are refused. ${fix}`
+          : `axios at ${copy} is not instrumented (${why}); its requests are going DIRECT, unscreened and unlogged, because failClosed is false. ${fix}`,
       );
     }
     if (closed) {
       throw new SphyrConfigError(
         'axios_not_instrumented',
-        `axios at ${copy} is not instrumented (${WHY}), so its request to ${target.origin} was refused and nothing was sent. ${FIX}`,
+        `axios at ${copy} is not instrumented (${why}), so its request to ${target.origin} was refused and nothing was sent. ${fix}`,
       );
     }
   };

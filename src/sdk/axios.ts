@@ -3,9 +3,10 @@
  * the SDK's relay driver, and the patch that puts it on every instance of one axios copy. Which
  * copies get patched is `axios-copies.ts`'s job.
  */
-import { redirectMethod, stripCredentialsOnCrossOrigin } from '../client/redirect.js';
 import { SphyrRequestError } from '../errors.js';
 import { sendingOurselves } from './axios-guard.js';
+import { CallerLimits } from './axios-limits.js';
+import { type Hop, nextHop, type RedirectRules } from './axios-redirect.js';
 import { collectBody } from './body.js';
 import { headerRecord, type RelayTransport, relayWith } from './relay.js';
 import type { SdkState } from './state.js';
@@ -13,16 +14,25 @@ import type { SdkState } from './state.js';
 /** Marks our adapter, so an instance's config is never wrapped twice. */
 const WRAPPED = Symbol.for('sphyr.axios.adapter');
 
-type Config = Record<string, unknown> & {
+export type Config = Record<string, unknown> & {
   url?: string;
   method?: string;
   data?: unknown;
   headers?: unknown;
   auth?: unknown;
   maxRedirects?: number;
+  maxBodyLength?: number;
+  sensitiveHeaders?: unknown;
+  beforeRedirect?: unknown;
   validateStatus?: ((status: number) => boolean) | null;
   adapter?: unknown;
   signal?: { aborted?: boolean };
+  cancelToken?: {
+    subscribe(listener: (reason: unknown) => void): void;
+    unsubscribe(listener: unknown): void;
+  };
+  timeout?: number | string;
+  timeoutErrorMessage?: string;
   transitional?: { clarifyTimeoutError?: boolean };
 };
 type Adapter = ((config: Config) => Promise<AxiosResponse>) & { [WRAPPED]?: true };
@@ -41,13 +51,16 @@ export interface AxiosLike {
   getAdapter(adapters: unknown, config?: Config): Adapter;
   getUri(config: Config): string;
   isCancel(value: unknown): boolean;
-  AxiosError: new (
+  CanceledError: new (message: string | null, config?: Config, request?: unknown) => Error;
+  AxiosError: (new (
     message: string,
     code: string,
     config: Config,
-    request: unknown,
-    response: AxiosResponse,
-  ) => Error;
+    request?: unknown,
+    response?: AxiosResponse,
+  ) => Error) & {
+    from?(error: unknown, code: string | null, config: Config, request?: unknown): Error;
+  };
 }
 
 /** Route every request of this axios copy, instances made earlier included, through `state`. */
@@ -83,17 +96,37 @@ async function dataText(data: unknown): Promise<string> {
   return data === undefined || data === null ? '' : JSON.stringify(data);
 }
 
-async function bodyBytes(data: unknown): Promise<Buffer> {
+/** A Node stream we can read to the end (a Readable, not an old-style stream like form-data's). */
+function isModernStream(data: unknown): boolean {
+  return (
+    typeof data === 'object' &&
+    data !== null &&
+    typeof (data as { pipe?: unknown }).pipe === 'function' &&
+    Symbol.asyncIterator in data
+  );
+}
+
+/** The body as bytes (to sign it, or to send it again on a redirect), within axios's `maxBodyLength`. */
+async function bodyBytes(
+  ax: AxiosLike,
+  config: Config,
+  data: unknown,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<Buffer> {
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  let bytes: Buffer;
   try {
-    return await collectBody(data);
-  } catch {
+    bytes = await collectBody(data, limit);
+  } catch (error) {
+    if (error instanceof RangeError)
+      throw new ax.AxiosError('Request body larger than maxBodyLength limit', 'ERR_BAD_REQUEST', config);
     throw new SphyrRequestError(
       'body_unsupported',
       'axios request bodies must be a string, Buffer, typed array or stream to be signed; serialise FormData first',
     );
   }
+  return bytes;
 }
 
 /** axios headers (AxiosHeaders or a record) as a plain record. */
@@ -133,97 +166,167 @@ function asCallers(error: unknown, config: Config): unknown {
 
 function sphyrAdapter(ax: AxiosLike, state: SdkState, chosen: unknown): Adapter {
   const adapter: Adapter = async (config) => {
-    const base = ax.getAdapter(chosen ?? ['xhr', 'http', 'fetch'], config);
-    let url = new URL(ax.getUri(config));
-    let method = (config.method ?? 'get').toUpperCase();
-    let data = config.data;
-    let headers = config.headers;
-    let auth = config.auth;
-    const maxRedirects = config.maxRedirects ?? 21;
-    for (let hop = 0; ; hop += 1) {
-      // Each hop is our own request, never followed below us: a hop may need the gateway.
-      const hopConfig: Config = {
-        ...config,
-        baseURL: undefined,
-        params: undefined,
-        url: url.href,
-        method,
-        data,
-        headers,
-        auth,
-        maxRedirects: 0,
-        validateStatus: null,
-      };
-      let response: AxiosResponse;
-      try {
-        response = await send(ax, state, base, hopConfig, url);
-      } catch (error) {
-        throw asCallers(error, config);
-      }
-      const location = header(response, 'location');
-      if (response.status >= 300 && response.status < 400 && location && maxRedirects > 0) {
-        if (hop >= maxRedirects) {
-          throw new ax.AxiosError(
-            'Maximum number of redirects exceeded',
-            'ERR_FR_TOO_MANY_REDIRECTS',
-            config,
-            response.request,
-            response,
-          );
-        }
-        const next = new URL(location, url);
-        const rewrite = redirectMethod(response.status, method);
-        method = rewrite.method;
-        if (rewrite.dropBody) {
-          data = undefined;
-          headers = Object.fromEntries(
-            Object.entries(plainHeaders(headers)).filter(([n]) => !/^content-/i.test(n)),
-          );
-        }
-        if (next.origin !== url.origin) {
-          headers = stripCredentialsOnCrossOrigin(plainHeaders(headers), url, next);
-          auth = undefined; // axios turns `auth` into an Authorization header on every request
-        }
-        url = next;
-        continue;
-      }
-      response.config = config;
-      // What axios's own settle() does with the caller's validateStatus.
-      const validate = config.validateStatus;
-      if (response.status && validate && !validate(response.status)) {
-        throw new ax.AxiosError(
-          `Request failed with status code ${response.status}`,
-          response.status >= 400 && response.status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_BAD_RESPONSE',
-          config,
-          response.request,
-          response,
-        );
-      }
-      return response;
+    const limits = new CallerLimits(ax, config);
+    try {
+      return await follow(ax, state, chosen, config, limits);
+    } catch (error) {
+      throw limits.reasonOr(error);
+    } finally {
+      limits.done();
     }
   };
   adapter[WRAPPED] = true;
   return adapter;
 }
 
+/** The call, hop by hop: each hop relayed or direct as its own route says, redirects followed here. */
+async function follow(
+  ax: AxiosLike,
+  state: SdkState,
+  chosen: unknown,
+  config: Config,
+  limits: CallerLimits,
+): Promise<AxiosResponse> {
+  const base = ax.getAdapter(chosen ?? ['xhr', 'http', 'fetch'], config);
+  const onWire: Adapter = (c) => limits.onWire(() => base(c));
+  let hop = firstHop(ax, config);
+  const rules = redirectRules(ax, config, hop);
+  // A streamed body is sent again on a 307/308, as follow-redirects keeps it: read it once.
+  if (rules && isModernStream(hop.body))
+    hop.body = await bodyBytes(ax, config, hop.body, rules.maxBodyLength);
+  for (let count = 1; ; count += 1) {
+    let response: AxiosResponse;
+    try {
+      response = await send(ax, state, onWire, hopConfig(config, hop, limits), hop.url);
+    } catch (error) {
+      throw asCallers(error, config);
+    }
+    const location = header(response, 'location');
+    if (rules && location && response.status >= 300 && response.status < 400) {
+      (response.data as { destroy?: () => void } | undefined)?.destroy?.();
+      try {
+        hop = nextHop(
+          hop,
+          { status: response.status, location, headers: plainHeaders(response.headers) },
+          count,
+          rules,
+        );
+      } catch (error) {
+        // As axios reports follow-redirects' errors: AxiosError.from(error, null, config, request).
+        throw typeof ax.AxiosError.from === 'function'
+          ? ax.AxiosError.from(error, null, config, response.request)
+          : error;
+      }
+      continue;
+    }
+    response.config = config;
+    // What axios's own settle() does with the caller's validateStatus.
+    const validate = config.validateStatus;
+    if (response.status && validate && !validate(response.status)) {
+      throw new ax.AxiosError(
+        `Request failed with status code ${response.status}`,
+        response.status >= 400 && response.status < 500 ? 'ERR_BAD_REQUEST' : 'ERR_BAD_RESPONSE',
+        config,
+        response.request,
+        response,
+      );
+    }
+    return response;
+  }
+}
+
+/** The first hop, as axios's http adapter builds it: `auth` (or the URL's userinfo) beats an Authorization header. */
+function firstHop(ax: AxiosLike, config: Config): Hop {
+  const url = new URL(ax.getUri(config));
+  const given = config.auth as { username?: string; password?: string } | undefined;
+  let auth = given ? `${given.username || ''}:${given.password || ''}` : undefined;
+  if (!auth && (url.username || url.password)) auth = `${decode(url.username)}:${decode(url.password)}`;
+  url.username = '';
+  url.password = '';
+  const headers = plainHeaders(config.headers);
+  if (auth)
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === 'authorization') delete headers[name];
+  return { url, method: (config.method ?? 'get').toUpperCase(), headers, auth, body: config.data };
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** How this call follows redirects (as axios configures follow-redirects); undefined: `maxRedirects: 0`. */
+function redirectRules(ax: AxiosLike, config: Config, first: Hop): RedirectRules | undefined {
+  if (config.maxRedirects === 0) return undefined;
+  const sensitive = config.sensitiveHeaders;
+  if (
+    sensitive !== undefined &&
+    sensitive !== null &&
+    (!Array.isArray(sensitive) || sensitive.some((h) => typeof h !== 'string'))
+  ) {
+    throw new ax.AxiosError('sensitiveHeaders must be an array of strings', 'ERR_BAD_OPTION_VALUE', config);
+  }
+  const maxBodyLength = Number(config.maxBodyLength ?? -1);
+  return {
+    maxRedirects: config.maxRedirects || 21,
+    maxBodyLength: maxBodyLength > -1 ? maxBodyLength : Number.POSITIVE_INFINITY,
+    sensitive: [...new Set(((sensitive as string[] | undefined) ?? []).map((h) => h.toLowerCase()))],
+    firstOrigin: first.url.origin,
+    auth: first.auth,
+    beforeRedirect:
+      typeof config.beforeRedirect === 'function'
+        ? (config.beforeRedirect as RedirectRules['beforeRedirect'])
+        : undefined,
+  };
+}
+
+/** The config for one hop: our own request, never followed below us (a hop may need the gateway). */
+function hopConfig(config: Config, hop: Hop, limits: CallerLimits): Config {
+  const headers = { ...hop.headers };
+  // Node's rule for `options.auth`: Basic credentials, unless an Authorization header is already set.
+  if (hop.auth !== undefined && !Object.keys(headers).some((n) => n.toLowerCase() === 'authorization'))
+    headers.authorization = `Basic ${Buffer.from(hop.auth).toString('base64')}`;
+  return {
+    ...config,
+    baseURL: undefined,
+    params: undefined,
+    url: hop.url.href,
+    method: hop.method,
+    data: hop.body,
+    headers,
+    auth: undefined,
+    maxRedirects: 0,
+    beforeRedirect: undefined,
+    validateStatus: null,
+    // The caller's limits, as one signal over the whole call; on the wire, what is left of the time.
+    signal: limits.signal,
+    cancelToken: undefined,
+    timeout: limits.hopTimeout() ?? config.timeout,
+    ...(config.timeout
+      ? { timeoutErrorMessage: config.timeoutErrorMessage || `timeout of ${config.timeout}ms exceeded` }
+      : {}),
+  };
+}
+
 /** One hop through the relay driver, with axios's own adapter as the transport. */
-function send(ax: AxiosLike, state: SdkState, base: Adapter, hop: Config, url: URL): Promise<AxiosResponse> {
+function send(ax: AxiosLike, state: SdkState, base: Adapter, wire: Config, url: URL): Promise<AxiosResponse> {
   let body: Buffer | undefined;
   const transport: RelayTransport<AxiosResponse> = {
     send: (signed) =>
       base({
-        ...hop,
+        ...wire,
         url: signed.url.href,
-        auth: undefined, // already among the signed headers
         data: body?.length ? body : undefined,
         headers: headerRecord(signed.headers),
         proxy: false, // the gateway hop never takes HTTP(S)_PROXY from the environment
       }),
     head: (res) => ({ status: res.status, header: (name) => header(res, name) }),
     text: (res) => dataText(res.data),
-    callerAborted: (error) => callerAborted(ax, hop, error),
+    callerAborted: (error) => callerAborted(ax, wire, error),
     direct: (why) => {
-      const go = () => base(body === undefined ? hop : { ...hop, data: body });
+      const go = () => base(body === undefined ? wire : { ...wire, data: body });
       // Failing open, this copy sends direct on purpose: the guard below axios must not take it for
       // an uninstrumented copy. (A direct route needs no mark: the guard lets direct routes pass.)
       return why === 'fail-open' ? sendingOurselves(go) : go();
@@ -232,25 +335,15 @@ function send(ax: AxiosLike, state: SdkState, base: Adapter, hop: Config, url: U
   return relayWith(
     state,
     {
-      method: hop.method ?? 'GET',
+      method: wire.method ?? 'GET',
       url,
+      signal: wire.signal as AbortSignal,
       body: async () => {
-        body ??= await bodyBytes(hop.data);
+        body ??= await bodyBytes(ax, wire, wire.data);
         return body;
       },
-      headers: withAuth(headerPairs(hop.headers), hop.auth),
+      headers: headerPairs(wire.headers),
     },
     transport,
   );
-}
-
-/** The headers with the Authorization axios's http adapter builds from `auth` (which wins, as in axios). */
-function withAuth(pairs: Array<[string, string]>, auth: unknown): Array<[string, string]> {
-  const a = auth as { username?: string; password?: string } | undefined;
-  if (!a || (a.username === undefined && a.password === undefined)) return pairs;
-  const token = Buffer.from(`${a.username ?? ''}:${a.password ?? ''}`).toString('base64');
-  return [
-    ...pairs.filter(([name]) => name.toLowerCase() !== 'authorization'),
-    ['authorization', `Basic ${token}`],
-  ];
 }

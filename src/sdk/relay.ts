@@ -20,10 +20,21 @@ export interface OutboundRequest {
   /** The body, read only when the request is relayed (it is signed with its digest). */
   body(): Promise<Buffer>;
   headers?: Array<[string, string]>;
+  /**
+   * The caller's own abort, cancel and time limit, for the whole call (registration included). Once
+   * it fires, nothing more is sent, relayed or direct; its reason is what the caller gets.
+   */
+  signal?: AbortSignal;
 }
 
 /** Go direct instead, where `failClosed: false` allows it, warning once; otherwise throw `why`. */
-function failOpen<R>(state: SdkState, why: SphyrError, transport: RelayTransport<R>): Promise<R> {
+function failOpen<R>(
+  state: SdkState,
+  why: SphyrError,
+  transport: RelayTransport<R>,
+  signal: AbortSignal | undefined,
+): Promise<R> {
+  signal?.throwIfAborted(); // the caller gave up meanwhile: that, not the gateway, is the answer
   if (state.settings.failClosed) throw why;
   warnFailOpen(state, why);
   return transport.direct('fail-open');
@@ -39,12 +50,14 @@ export async function relayWith<R>(
   request: OutboundRequest,
   transport: RelayTransport<R>,
 ): Promise<R> {
+  const signal = request.signal;
+  signal?.throwIfAborted();
   const route = routeFor(state, request.url);
   if (route === 'direct') return transport.direct('route');
   if (route === 'refuse')
     throw new SphyrPolicyError('scheme_not_allowed', `${request.url.protocol} requests are not sent`);
   const client = state.client;
-  if (!client) return failOpen(state, state.settings.problem!, transport);
+  if (!client) return failOpen(state, state.settings.problem!, transport, signal);
   const call = {
     kind: 'relay' as const,
     method: request.method.toUpperCase(),
@@ -52,6 +65,7 @@ export async function relayWith<R>(
     body: await request.body(),
     headers: request.headers,
     targetUri: canonicalTargetUri(request.url),
+    signal,
   };
   try {
     return await client.drive(call, transport, (head) => {
@@ -60,7 +74,8 @@ export async function relayWith<R>(
       if (head.status >= 300 && head.status < 400 && location) taint(state, location, request.url);
     });
   } catch (error) {
-    if (isSphyrError(error) && error.code === 'gateway_unreachable') return failOpen(state, error, transport);
+    if (isSphyrError(error) && error.code === 'gateway_unreachable')
+      return failOpen(state, error, transport, signal);
     throw error;
   }
 }

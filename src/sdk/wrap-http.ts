@@ -5,6 +5,7 @@ import { request as httpsRequest } from 'node:https';
 import { Writable } from 'node:stream';
 import { SphyrConfigError, SphyrPolicyError } from '../errors.js';
 import { currentState } from './auto-instrument.js';
+import { sendingOurselves } from './axios-guard.js';
 import { requestTarget } from './http-target.js';
 import { headerRecord, type RelayTransport, relayWith } from './relay.js';
 import { routeFor, type SdkState } from './state.js';
@@ -37,13 +38,18 @@ function headValue(value: string | string[] | undefined): string | null {
 /**
  * A request whose body is gathered first (it is signed with its digest), then sent to the
  * gateway's relay on `end()`. It emits what a ClientRequest emits: `response`, `error`, `close`,
- * `timeout`. The caller's `signal`, `timeout`, `destroy()` and `abort()` act as they do on http.
+ * `timeout`. The caller's `signal`, `timeout`, `destroy()` and `abort()` act as they do on http,
+ * from the start: while the SDK registers and signs too, and nothing is sent after them.
  */
 class RelayedRequest extends Writable {
   readonly #chunks: Buffer[] = [];
   readonly #headers: OutgoingHttpHeaders;
   readonly #signal: AbortSignal | undefined;
+  /** Fires when the caller destroys, aborts or signals: the relay driver then sends nothing more. */
+  readonly #cancel = new AbortController();
   #timeout: number | undefined;
+  /** The idle timer before a request is on the wire (then the socket's own timeout takes over). */
+  #idle: NodeJS.Timeout | undefined;
   #inner: ClientRequest | undefined;
 
   constructor(
@@ -56,6 +62,7 @@ class RelayedRequest extends Writable {
     super();
     this.#headers = { ...(options.headers as OutgoingHttpHeaders) };
     this.#timeout = options.timeout;
+    this.#armIdle();
     this.#signal = options.signal;
     if (this.#signal?.aborted) queueMicrotask(() => this.destroy(abortError(this.#signal?.reason)));
     this.#signal?.addEventListener('abort', () => this.destroy(abortError(this.#signal?.reason)), {
@@ -79,23 +86,36 @@ class RelayedRequest extends Writable {
   setTimeout(ms: number, callback?: () => void): this {
     this.#timeout = ms;
     if (callback) this.once('timeout', callback);
-    this.#inner?.setTimeout(ms);
+    if (this.#inner) this.#inner.setTimeout(ms);
+    else this.#armIdle();
     return this;
+  }
+
+  /** Node's `timeout`: idle this long, emit 'timeout' (the caller decides what to do). */
+  #armIdle(): void {
+    clearTimeout(this.#idle);
+    this.#idle = undefined;
+    if (!this.#timeout || this.#inner || this.destroyed) return;
+    this.#idle = setTimeout(() => this.emit('timeout'), this.#timeout);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     this.#chunks.push(Buffer.from(chunk));
+    this.#armIdle();
     done();
   }
 
   override _final(done: (error?: Error | null) => void): void {
     this.#send(Buffer.concat(this.#chunks)).then(
       () => done(),
-      (error) => done(error),
+      // Once destroyed, the caller has its error (or asked for none): the driver's stop is not news.
+      (error) => done(this.destroyed ? undefined : error),
     );
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    clearTimeout(this.#idle);
+    this.#cancel.abort(error ?? abortError(undefined));
     this.#inner?.destroy(error ?? undefined);
     done(error);
   }
@@ -106,6 +126,7 @@ class RelayedRequest extends Writable {
 
   /** Track the request now on the wire, so the caller's destroy() and timeout reach it. */
   #adopt(req: ClientRequest): ClientRequest {
+    clearTimeout(this.#idle);
     this.#inner = req;
     if (this.#timeout !== undefined) req.setTimeout(this.#timeout, () => this.emit('timeout'));
     return req;
@@ -136,7 +157,7 @@ class RelayedRequest extends Writable {
     );
     const res = await relayWith(
       this.state,
-      { method: this.method, url: this.url, body: async () => body, headers },
+      { method: this.method, url: this.url, body: async () => body, headers, signal: this.#cancel.signal },
       transport,
     );
     if (res && !this.destroyed) this.emit('response', res);
@@ -144,7 +165,8 @@ class RelayedRequest extends Writable {
 
   /** Send it ourselves, straight to the target; its events become ours. */
   #goDirect(body: Buffer): undefined {
-    const req = this.#adopt(this.direct());
+    // On purpose (failing open): the guard below axios must not take it for an uninstrumented copy.
+    const req = this.#adopt(sendingOurselves(this.direct));
     for (const [name, value] of Object.entries(this.#headers))
       if (value !== undefined) req.setHeader(name, value);
     req.once('response', (res) => this.emit('response', res));

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GatewayClient } from '../../src/client/gateway-client.js';
 import { generateCredential } from '../../src/config/credential.js';
@@ -94,6 +94,36 @@ describe('GatewayClient', () => {
     expect(error.message).toContain('ECONNREFUSED');
     const secret = credential.reveal().split('.')[2] as string;
     expect(`${error.message} ${error.stack} ${JSON.stringify(error)}`).not.toContain(secret);
+  });
+
+  it('a gateway that takes the connection and never answers registration is gateway_timeout, not unreachable', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((s) => {
+      sockets.add(s);
+      s.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanup.push(
+      () =>
+        new Promise((r) => {
+          for (const s of sockets) s.destroy();
+          silent.close(() => r());
+        }),
+    );
+    const client = new GatewayClient({
+      gatewayUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      credential: generateCredential('key_silent'),
+      agent: { name: 'x' },
+      registerTimeoutMs: 300,
+    });
+    const error = await client.relay({ method: 'GET', url: 'https://api.example.com/' }).catch((e) => e);
+    expect(error).toBeInstanceOf(SphyrNetworkError);
+    expect(error.code).toBe('gateway_timeout');
+    expect(error.message).not.toContain('nothing was sent');
+    // The same for every signed call that registers first, and again on the next attempt.
+    await expect(client.check('GET', 'https://api.example.com/')).rejects.toMatchObject({
+      code: 'gateway_timeout',
+    });
   });
 
   it('refuses to trust a server that is not a Sphyr gateway', async () => {
