@@ -67,8 +67,37 @@ export function resolveLinks(start: string): Resolved {
       if (code(error) === 'ELOOP') throw loop(start, [...links]);
       throw new SphyrConfigError('config_unreadable', `${start}: cannot read it (${code(error)})`);
     }
-    current = path.resolve(folder, to);
+    current = physicalJoin(folder, to);
   }
+}
+
+/**
+ * `rel` taken from the real folder `base` the way the kernel walks a path: each folder component is
+ * followed through its links before a later `..` applies (so `cfg/..` is the parent of where `cfg`
+ * leads, not `cfg`'s own folder); the last component is left for the caller to follow. A folder
+ * that does not exist ends the physical walk (its file cannot exist either).
+ */
+function physicalJoin(base: string, rel: string): string {
+  let dir = path.isAbsolute(rel) ? path.parse(rel).root : base;
+  // Backslash is a file-name character on POSIX, a separator only on Windows.
+  const parts = rel.split(process.platform === 'win32' ? /[\\/]+/ : /\/+/).filter((part) => part !== '');
+  const last = parts.pop() ?? '.';
+  for (const part of parts) {
+    if (part === '.') continue;
+    if (part === '..') {
+      dir = path.dirname(dir);
+      continue;
+    }
+    const next = path.join(dir, part);
+    try {
+      dir = realpathSync(next);
+    } catch {
+      dir = next;
+    }
+  }
+  if (last === '.') return dir;
+  if (last === '..') return path.dirname(dir);
+  return path.join(dir, last);
 }
 
 /** The refusal for a link whose missing target cannot be created because its folder is missing. */

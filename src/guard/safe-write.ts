@@ -33,6 +33,8 @@ export interface Snapshot {
   linked: boolean;
   raw: string | undefined;
   mode: number | undefined;
+  /** How many names the file has: more than one means it is written in place (a rename would split them). */
+  hardLinks?: number;
 }
 
 /** A config path with nothing there (before it was read, or when reading failed). */
@@ -68,6 +70,7 @@ export async function snapshot(configPath: string): Promise<Snapshot> {
       linked,
       raw: readFileSync(file, 'utf8'),
       mode: (info?.mode ?? 0) & 0o777,
+      hardLinks: info?.nlink ?? 1,
     };
   } catch (error) {
     throw new SphyrConfigError('config_unreadable', `${name}: cannot read it (${errno(error)})`);
@@ -182,6 +185,25 @@ export async function writeSafely(
     });
     // Owner-only, whatever the file's mode: config files carry tokens (ours or other servers').
     await chmod(backup as string, 0o600);
+  }
+  if (snap.raw !== undefined && (snap.hardLinks ?? 1) > 1) {
+    // A hard-linked file (a dotfiles repo's copy by another name): rename would give this name a new
+    // inode and leave the other name with the old bytes, so write the same inode, after the backup.
+    try {
+      await assertUnchanged(snap);
+      const inPlace = await open(snap.file, 'r+');
+      try {
+        await inPlace.truncate(0);
+        await inPlace.write(text, 0, 'utf8');
+        await inPlace.sync();
+      } finally {
+        await inPlace.close();
+      }
+    } catch (error) {
+      if (backup) await unlink(backup).catch(() => {});
+      throw error;
+    }
+    return backup;
   }
   const temp = path.join(
     dir,

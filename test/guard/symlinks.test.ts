@@ -340,3 +340,42 @@ describe('links elsewhere on the path', () => {
     expect(await readFile(at(h, 'dotfiles', 'cursor-mcp.json'), 'utf8')).toBe(copy);
   });
 });
+
+describe('issue 11 review: links and hard links as the OS sees them', () => {
+  it('F12: `..` after a linked folder in the link text is taken after following that link, as the kernel does', async () => {
+    const h = await host();
+    // ~/cfg → <root>/srv/dots/cursor; ~/.cursor/mcp.json → ../cfg/../cursor/mcp.json, which the OS
+    // reads as <root>/srv/dots/cursor/mcp.json (cfg/.. is <root>/srv/dots, not ~).
+    const dots = path.join(h.fsRoot as string, 'srv', 'dots', 'cursor');
+    await mkdir(dots, { recursive: true });
+    await writeFile(path.join(dots, 'mcp.json'), '{ "mcpServers": {} }\n');
+    await mkdir(at(h, '.cursor'), { recursive: true });
+    await mkdir(at(h, 'cursor'), { recursive: true }); // the lexical reading's folder, a decoy
+    await symlink(dots, at(h, 'cfg'));
+    await symlink('../cfg/../cursor/mcp.json', at(h, '.cursor', 'mcp.json'));
+    await init(h, 'cursor');
+    expect(JSON.parse(await readFile(path.join(dots, 'mcp.json'), 'utf8')).mcpServers.sphyr).toEqual(ENTRY);
+    expect(existsSync(at(h, 'cursor', 'mcp.json'))).toBe(false);
+    const statusAfter = await status(h, { clients: ['cursor'] }, [LAUNCH]);
+    expect(statusAfter[0]?.files[0]).toMatchObject({ configured: true, upToDate: true });
+  });
+
+  it('F11: a hard-linked config keeps its links: edited in place, the other name sees the entry', async () => {
+    const h = await host();
+    await mkdir(at(h, '.cursor'), { recursive: true });
+    await mkdir(at(h, 'dotfiles'));
+    const original = '{\n  "mcpServers": {}\n}\n';
+    await writeFile(at(h, 'dotfiles', 'cursor-mcp.json'), original);
+    const { link: hardLink, stat } = await import('node:fs/promises');
+    await hardLink(at(h, 'dotfiles', 'cursor-mcp.json'), at(h, '.cursor', 'mcp.json'));
+    const inode = (await stat(at(h, '.cursor', 'mcp.json'))).ino;
+    await init(h, 'cursor');
+    expect((await stat(at(h, '.cursor', 'mcp.json'))).ino).toBe(inode);
+    expect((await stat(at(h, '.cursor', 'mcp.json'))).nlink).toBe(2);
+    const viaOther = JSON.parse(await readFile(at(h, 'dotfiles', 'cursor-mcp.json'), 'utf8'));
+    expect(viaOther.mcpServers.sphyr).toEqual(ENTRY);
+    await remove(h, 'cursor');
+    expect((await stat(at(h, '.cursor', 'mcp.json'))).ino).toBe(inode);
+    expect(await readFile(at(h, 'dotfiles', 'cursor-mcp.json'), 'utf8')).toBe(original);
+  });
+});
