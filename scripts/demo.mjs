@@ -15,6 +15,24 @@ const sphyr = path.join(root, 'bin', 'sphyr.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'sphyr-demo-'));
 const dataDir = path.join(work, 'data');
 const policyFile = path.join(work, 'policy.json');
+const keep = process.argv.includes('--keep');
+// Ctrl-C (or a failure before the try below) must not leave a master.key in the temp folder.
+const removeWork = () => {
+  if (!keep) rmSync(work, { recursive: true, force: true });
+};
+let gateway;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, async () => {
+    // The gateway first: it must not write into the folder after it is removed.
+    if (gateway && gateway.exitCode === null && gateway.signalCode === null) {
+      gateway.kill('SIGTERM');
+      await new Promise((resolve) => gateway.once('exit', resolve));
+    }
+    removeWork();
+    process.exit(130);
+  });
+}
+process.once('exit', removeWork);
 const step = (text) => process.stdout.write(`\n== ${text}\n`);
 const cli = (...args) => {
   const result = spawnSync(process.execPath, [sphyr, ...args], { encoding: 'utf8' });
@@ -33,7 +51,7 @@ const targetUrl = `http://127.0.0.1:${target.address().port}/v1/data`;
 writeFileSync(policyFile, `${JSON.stringify({ unsafeAllowRanges: ['127.0.0.0/8'] }, null, 2)}\n`);
 
 step(`start the gateway (data dir ${dataDir})`);
-const gateway = spawn(
+gateway = spawn(
   process.execPath,
   [sphyr, 'gateway', 'start', '--port', '0', '--data-dir', dataDir, '--policy', policyFile],
   {
@@ -78,9 +96,6 @@ try {
   gateway.kill('SIGTERM');
   await new Promise((resolve) => gateway.once('exit', resolve));
   target.close();
-  if (process.argv.includes('--keep')) {
-    console.log(`\nkept ${work} (remove it when done: it holds the gateway's master.key)`);
-  } else {
-    rmSync(work, { recursive: true, force: true });
-  }
+  if (keep) console.log(`\nkept ${work} (remove it when done: it holds the gateway's master.key)`);
+  else removeWork();
 }

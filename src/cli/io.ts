@@ -13,7 +13,22 @@ export interface CliIo {
   stderrIsTTY?: boolean;
 }
 
+/**
+ * A reader that stops early (`sphyr log tail | head -1`) closes our stdout: that ends the command
+ * quietly, as Unix tools do, instead of an unhandled EPIPE with a stack trace.
+ */
+let quiet = false;
+function quietOnClosedStdout(): void {
+  if (quiet) return;
+  quiet = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 export function processIo(): CliIo {
+  quietOnClosedStdout();
   return {
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),

@@ -57,6 +57,8 @@ function codeOf(error: unknown): string | undefined {
 /** Did this send fail before any byte of the request reached the gateway? */
 export function failedBeforeSending(error: unknown): boolean {
   for (const e of chain(error)) {
+    // fetch refuses the Fetch standard's "bad ports" (9, 6000, …) before it connects at all.
+    if ((e as { message?: unknown }).message === 'bad port') return true;
     if (typeof e.syscall === 'string' && BEFORE_SENDING_SYSCALLS.has(e.syscall)) return true;
     if (typeof e.code === 'string' && BEFORE_SENDING_CODES.has(e.code)) return true;
   }

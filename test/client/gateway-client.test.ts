@@ -95,6 +95,16 @@ describe('GatewayClient', () => {
     const secret = credential.reveal().split('.')[2] as string;
     expect(`${error.message} ${error.stack} ${JSON.stringify(error)}`).not.toContain(secret);
   });
+  it('a gateway URL on a port fetch refuses (Fetch "bad port", e.g. 9) is gateway_unreachable: nothing was sent', async () => {
+    const client = new GatewayClient({
+      gatewayUrl: 'http://127.0.0.1:9',
+      credential: generateCredential('key_badport'),
+      agent: { name: 'x' },
+    });
+    const error = await client.relay({ method: 'GET', url: 'https://api.example.com/' }).catch((e) => e);
+    expect(error).toBeInstanceOf(SphyrNetworkError);
+    expect(error.code).toBe('gateway_unreachable');
+  });
 
   it('a gateway that takes the connection and never answers registration is gateway_timeout, not unreachable', async () => {
     const sockets = new Set<net.Socket>();
