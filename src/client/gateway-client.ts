@@ -19,6 +19,12 @@ export interface AgentInfo {
   version?: string;
   host?: string;
   pid?: number;
+  /**
+   * This agent's stable name on its machine (see agent-instance.ts): registering with the same one
+   * again renews the same agent, history and all. Read at each registration, so a caller may learn
+   * it after the client is made (sphyr-mcp learns its IDE from the MCP handshake).
+   */
+  instance?: string | (() => string | undefined);
 }
 
 export interface GatewayClientOptions {
@@ -159,12 +165,14 @@ export class GatewayClient {
   }
 
   async #register(): Promise<string> {
+    const { instance } = this.#agent;
     const info = {
       name: this.#agent.name,
       runtime: this.#agent.runtime ?? `node ${process.versions.node}`,
       version: this.#agent.version ?? 'unknown',
       host: this.#agent.host ?? os.hostname(),
       pid: this.#agent.pid ?? process.pid,
+      instance: (typeof instance === 'function' ? instance() : instance) ?? undefined,
     };
     const res = await this.#call({
       kind: 'register',

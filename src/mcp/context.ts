@@ -5,6 +5,8 @@ import type { SphyrError } from '../errors.js';
 export interface McpContext {
   client: GatewayClient | undefined;
   problem: SphyrError | undefined;
+  /** The IDE's clientInfo.name once it has said it (client-name.ts): part of the agent's identity. */
+  clientName?: string;
   log(level: 'error' | 'warn' | 'info' | 'debug', message: string): void;
 }
 

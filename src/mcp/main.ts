@@ -1,9 +1,11 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { agentInstance, machineIdentity } from '../client/agent-instance.js';
 import { GatewayClient } from '../client/gateway-client.js';
 import { parseGatewayUrl, readClientSettingsSync } from '../config/local-config.js';
 import { SphyrConfigError, type SphyrError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { noteClientName } from './client-name.js';
 import type { McpContext } from './context.js';
 import { createSphyrMcpServer } from './server.js';
 import { SphyrStdioServerTransport } from './stdio-transport.js';
@@ -28,6 +30,8 @@ Options:
   --help                print this help
 
 The credential comes from SPHYR_CREDENTIAL (set it in the IDE's env block) or ~/.sphyr/config.json.
+A restart in the same IDE, on the same machine, with the same agent name is the same agent (its
+history stays); SPHYR_MACHINE_ID names the machine where /etc/machine-id cannot (containers).
 `;
 
 /** Run sphyr-mcp; resolves with an exit code only for --help/--version/usage errors. */
@@ -77,6 +81,17 @@ export async function main(argv: string[]): Promise<number | undefined> {
     if (LEVELS.indexOf(at) <= LEVELS.indexOf(level)) process.stderr.write(`sphyr-mcp ${at}: ${message}\n`);
   };
   const ctx: McpContext = { client: undefined, problem: undefined, log };
+  const agentName = String(values['agent-name'] ?? process.env.SPHYR_AGENT_NAME ?? 'sphyr-mcp');
+  const machine = machineIdentity();
+  // Same IDE, machine, user, name (and wrapped server): the same agent after a restart (issue 13 #21).
+  const instance = () =>
+    agentInstance({
+      machine,
+      home: os.homedir(),
+      client: ctx.clientName ?? '',
+      name: agentName,
+      detail: split === -1 ? [] : argv.slice(split + 1),
+    });
   try {
     const settings = readClientSettingsSync({ home: os.homedir(), env: process.env });
     const gatewayUrl = values.gateway
@@ -91,10 +106,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     ctx.client = new GatewayClient({
       gatewayUrl,
       credential: settings.credential,
-      agent: {
-        name: String(values['agent-name'] ?? process.env.SPHYR_AGENT_NAME ?? 'sphyr-mcp'),
-        runtime: `sphyr-mcp ${VERSION}`,
-      },
+      agent: { name: agentName, runtime: `sphyr-mcp ${VERSION}`, instance },
     });
     log('info', `guarding requests through ${gatewayUrl} as key ${settings.credential.keyId}`);
   } catch (error) {
@@ -111,7 +123,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
     const sphyrEnv: Record<string, string> = { SPHYR_FAIL_CLOSED: values['fail-open'] ? 'false' : 'true' };
     if (ctx.client) {
       sphyrEnv.SPHYR_GATEWAY_URL = ctx.client.gatewayUrl;
-      sphyrEnv.SPHYR_AGENT_NAME = `${String(values['agent-name'] ?? process.env.SPHYR_AGENT_NAME ?? 'sphyr-mcp')}:upstream`;
+      sphyrEnv.SPHYR_AGENT_NAME = `${agentName}:upstream`;
     }
     await runWrap(ctx, {
       command: argv[split + 1] as string,
@@ -126,6 +138,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   const server = createSphyrMcpServer(ctx, VERSION);
   const transport = new SphyrStdioServerTransport();
   transport.onerror = (error) => log('warn', `ignored a malformed message: ${error.message}`);
+  transport.onreceive = (message) => noteClientName(ctx, message);
   await server.connect(transport);
   return undefined;
 }

@@ -15,6 +15,8 @@ export class SphyrStdioServerTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
+  /** Sees each valid message before `onmessage` (which the SDK's server owns once connected). */
+  onreceive?: (message: JSONRPCMessage) => void;
   #chunks: Buffer[] = [];
   #size = 0;
   #discarding = false;
@@ -88,6 +90,7 @@ export class SphyrStdioServerTransport implements Transport {
       this.#reject(-32600, 'Invalid Request: not a JSON-RPC 2.0 message');
       return;
     }
+    this.onreceive?.(parsed.data);
     this.onmessage?.(parsed.data);
   }
 

@@ -7,6 +7,7 @@ import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/t
 import { unreachable } from '../client/gateway-client.js';
 import { entropyScore } from '../policy/entropy.js';
 import { toolAllowed } from '../policy/tool-policy.js';
+import { noteClientName } from './client-name.js';
 import type { McpContext } from './context.js';
 import { SphyrStdioServerTransport } from './stdio-transport.js';
 import { errorResult } from './tool-result.js';
@@ -352,6 +353,7 @@ export async function runWrap(ctx: McpContext, options: WrapOptions): Promise<vo
   let queue = Promise.resolve();
   ide.onmessage = (message) => {
     if (closing) return;
+    noteClientName(ctx, message);
     if (isRequest(message)) {
       const p: Pending = { method: message.method, started: Date.now() };
       if (message.method === 'tools/call') {

@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS agents (
   host TEXT NOT NULL,
   pid INTEGER,
   created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  instance TEXT
 );
 CREATE TABLE IF NOT EXISTS log (
   seq INTEGER PRIMARY KEY,
@@ -249,9 +250,22 @@ function agentRecord(row: Record<string, unknown>): AgentRecord {
     version: row.version as string,
     host: row.host as string,
     pid: row.pid as number | null,
+    instance: (row.instance as string | null) ?? null,
     createdAt: row.created_at as number,
     expiresAt: row.expires_at as number,
   };
+}
+
+/**
+ * What versions before the agent `instance` had no column for: add it to an existing database
+ * (CREATE TABLE IF NOT EXISTS leaves an old table as it is), then the index that finds an agent by it.
+ */
+function migrateAgents(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(agents)').all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === 'instance')) db.exec('ALTER TABLE agents ADD COLUMN instance TEXT');
+  db.exec(
+    'CREATE UNIQUE INDEX IF NOT EXISTS agents_instance ON agents (key_id, name, instance) WHERE instance IS NOT NULL',
+  );
 }
 
 function keyRecord(row: KeyRow): KeyRecord {
@@ -363,6 +377,7 @@ export class SqliteStore implements GatewayStore {
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
       db.exec(SCHEMA);
+      migrateAgents(db);
       db.exec(WEBHOOK_SCHEMA);
     } catch (error) {
       if (error instanceof SphyrConfigError) throw error;
@@ -679,16 +694,57 @@ export class SqliteStore implements GatewayStore {
   }
 
   async putAgent(a: AgentRecord): Promise<void> {
+    this.#insertAgent(a);
+  }
+
+  #insertAgent(a: AgentRecord): void {
     this.#db
       .prepare(
-        `INSERT INTO agents (id, key_id, name, runtime, version, host, pid, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO agents (id, key_id, name, runtime, version, host, pid, created_at, expires_at, instance)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(a.id, a.keyId, a.name, a.runtime, a.version, a.host, a.pid, a.createdAt, a.expiresAt);
+      .run(
+        a.id,
+        a.keyId,
+        a.name,
+        a.runtime,
+        a.version,
+        a.host,
+        a.pid,
+        a.createdAt,
+        a.expiresAt,
+        a.instance ?? null,
+      );
+  }
+
+  async registerAgent(a: AgentRecord): Promise<AgentRecord> {
+    const instance = a.instance ?? null;
+    if (instance === null) {
+      this.#insertAgent(a);
+      return { ...a, instance };
+    }
+    // One transaction: two registrations of one instance at once still make one agent.
+    const renewed = this.#db.transaction(() => {
+      const row = this.#db
+        .prepare('SELECT * FROM agents WHERE key_id = ? AND name = ? AND instance = ?')
+        .get(a.keyId, a.name, instance) as Record<string, unknown> | undefined;
+      if (!row) {
+        this.#insertAgent(a);
+        return { ...a, instance };
+      }
+      const { runtime, version, host, pid, expiresAt } = a;
+      const next = { ...agentRecord(row), runtime, version, host, pid, expiresAt };
+      this.#db
+        .prepare('UPDATE agents SET runtime = ?, version = ?, host = ?, pid = ?, expires_at = ? WHERE id = ?')
+        .run(next.runtime, next.version, next.host, next.pid, next.expiresAt, next.id);
+      return next;
+    })();
+    this.#agents.set(renewed.id, renewed);
+    return renewed;
   }
 
   async getAgent(id: string): Promise<AgentRecord | undefined> {
-    // Agents never change once registered, so a hit needs no query.
+    // An agent changes only through registerAgent, which refreshes this cache: a hit needs no query.
     const cached = this.#agents.get(id);
     if (cached) return cached;
     const row = this.#stmts.getAgent.get(id) as Record<string, unknown> | undefined;

@@ -18,6 +18,11 @@ export interface AgentRecord {
   version: string;
   host: string;
   pid: number | null;
+  /**
+   * The client's stable name for this agent on its machine (POST /v1/agents `instance`): a restart
+   * that sends it again is the same agent. Null for clients that do not send one.
+   */
+  instance?: string | null;
   createdAt: number;
   expiresAt: number;
 }
@@ -154,6 +159,12 @@ export interface KeyStore {
 
 export interface AgentStore {
   putAgent(agent: AgentRecord): Promise<void>;
+  /**
+   * Register an agent: with an `instance`, the agent the same key already has under that name and
+   * instance (live or expired) is renewed instead — its id and history kept, its expiry, pid,
+   * version, runtime and host updated — and returned; otherwise `agent` is stored as a new one.
+   */
+  registerAgent(agent: AgentRecord): Promise<AgentRecord>;
   getAgent(id: string): Promise<AgentRecord | undefined>;
   /** Agents registered or still live since `since` (ms), newest first, at most `limit`. */
   listAgents(options: { since: number; limit?: number }): Promise<AgentRecord[]>;
