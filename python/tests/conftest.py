@@ -14,7 +14,8 @@ from support import ROOT, TEST_POLICY, Gateway, Target
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if not (ROOT / "dist" / "cli").is_dir():
+    built = [ROOT / "packages" / "cli" / "dist" / "sphyr.js", ROOT / "packages" / "gateway" / "dist" / "index.js"]
+    if not all(path.is_file() for path in built):
         raise pytest.UsageError("the end-to-end tests spawn the built gateway: run `npm run build` first")
 
 
