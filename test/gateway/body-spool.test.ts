@@ -82,7 +82,8 @@ describe('how many bodies are spooled at once is bounded (maxSpooledBodies: 2)',
     release();
     for (const res of await Promise.all(held)) expect(res.status).toBe(200);
 
-    // The slots are free again.
+    // The slots are free again once the held bodies are disposed (which may finish after their answers).
+    await until(async () => (await readdir(spoolDir)).length === 0);
     const later = await rawUpload(relay(8 * MiB));
     expect(later.status).toBe(200);
     // The answer can arrive before the gateway has deleted the last spool file.
