@@ -85,6 +85,7 @@ function readOpening(
       clearTimeout(timer);
       client.off('data', onData);
       client.off('close', onClose);
+      client.off('end', onClose);
       client.pause();
       resolve(value);
     };
@@ -102,7 +103,9 @@ function readOpening(
     const onClose = () => done({ refused: 'client_closed' });
     const timer = setTimeout(() => done({ refused: 'tunnel_idle_timeout' }), idleMs);
     client.on('data', onData);
+    // The gateway's sockets allow half-open: a client that sent FIN before its opening is gone.
     client.once('close', onClose);
+    client.once('end', onClose);
     client.resume();
     check();
   });
@@ -244,9 +247,12 @@ export async function handleTunnel(
     const onClose = () => {
       open -= 1;
       if (open > 0) {
-        // One side went away: the other follows once what it already has is written.
+        // One side went away: the other follows once what it already has is written. Unpiping
+        // paused the survivor; resume it so its own FIN (or a reset) is seen and it can close.
         client.end();
         upstream.end();
+        client.resume();
+        upstream.resume();
         return;
       }
       clearTimeout(idle);
