@@ -5,7 +5,7 @@ import type { GatewayLimits } from '../../src/gateway/context.js';
 import type { LogRecord } from '../../src/gateway/store/types.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { selfSignedCert } from '../helpers/tls.js';
-import { openTunnel, readAll } from '../helpers/tunnel.js';
+import { openTunnel, readAll, refused, upgraded } from '../helpers/tunnel.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -80,14 +80,14 @@ describe('POST /v1/tunnel', () => {
   it('carries raw HTTP bytes to a loopback target and logs the open and the close', async () => {
     const target = await rawTarget('http');
     const { gw, agentId } = await gatewayFor([target.port]);
-    const answer = await openTunnel({
-      gatewayUrl: gw.gateway.url,
-      credential: gw.credential,
-      agentId,
-      target: `127.0.0.1:${target.port}`,
-    });
-    expect(answer.status).toBe(101);
-    if (answer.status !== 101) return;
+    const answer = upgraded(
+      await openTunnel({
+        gatewayUrl: gw.gateway.url,
+        credential: gw.credential,
+        agentId,
+        target: `127.0.0.1:${target.port}`,
+      }),
+    );
     expect(answer.headers).toMatch(/sphyr-request-id: \S+/i);
     const request = 'GET /through-the-tunnel HTTP/1.1\r\nHost: x\r\n\r\n';
     answer.socket.write(request);
@@ -125,14 +125,14 @@ describe('POST /v1/tunnel', () => {
 
     it('lets a ClientHello naming the target host through and logs the server name', async () => {
       const { gw, agentId, port, cert } = await tlsSetup();
-      const answer = await openTunnel({
-        gatewayUrl: gw.gateway.url,
-        credential: gw.credential,
-        agentId,
-        target: `tls.test:${port}`,
-      });
-      expect(answer.status).toBe(101);
-      if (answer.status !== 101) return;
+      const answer = upgraded(
+        await openTunnel({
+          gatewayUrl: gw.gateway.url,
+          credential: gw.credential,
+          agentId,
+          target: `tls.test:${port}`,
+        }),
+      );
       const secure = tls.connect({ socket: answer.socket, servername: 'tls.test', ca: cert });
       const reply = await new Promise<string>((resolve, reject) => {
         const chunks: Buffer[] = [];
@@ -155,14 +155,14 @@ describe('POST /v1/tunnel', () => {
     ] as const) {
       it(`refuses a ClientHello naming ${label}, with nothing dialled`, async () => {
         const { gw, agentId, port, cert, accepted } = await tlsSetup();
-        const answer = await openTunnel({
-          gatewayUrl: gw.gateway.url,
-          credential: gw.credential,
-          agentId,
-          target: `tls.test:${port}`,
-        });
-        expect(answer.status).toBe(101);
-        if (answer.status !== 101) return;
+        const answer = upgraded(
+          await openTunnel({
+            gatewayUrl: gw.gateway.url,
+            credential: gw.credential,
+            agentId,
+            target: `tls.test:${port}`,
+          }),
+        );
         const secure = tls.connect({ socket: answer.socket, servername, ca: cert });
         const error = await new Promise<Error>((resolve) => {
           secure.on('error', resolve);
@@ -178,13 +178,14 @@ describe('POST /v1/tunnel', () => {
 
     it('refuses a ClientHello without a server name for a named host', async () => {
       const { gw, agentId, port, accepted } = await tlsSetup();
-      const answer = await openTunnel({
-        gatewayUrl: gw.gateway.url,
-        credential: gw.credential,
-        agentId,
-        target: `tls.test:${port}`,
-      });
-      if (answer.status !== 101) throw new Error(`status ${answer.status}`);
+      const answer = upgraded(
+        await openTunnel({
+          gatewayUrl: gw.gateway.url,
+          credential: gw.credential,
+          agentId,
+          target: `tls.test:${port}`,
+        }),
+      );
       // Node sends no SNI when servername is an IP address.
       const secure = tls.connect({ socket: answer.socket, servername: '', rejectUnauthorized: false });
       await new Promise((resolve) => {
@@ -200,16 +201,17 @@ describe('POST /v1/tunnel', () => {
   it('refuses a port outside tunnelPorts before the upgrade, with nothing dialled', async () => {
     const target = await rawTarget('http');
     const { gw, agentId } = await gatewayFor([]);
-    const answer = await openTunnel({
-      gatewayUrl: gw.gateway.url,
-      credential: gw.credential,
-      agentId,
-      target: `127.0.0.1:${target.port}`,
-    });
+    const answer = refused(
+      await openTunnel({
+        gatewayUrl: gw.gateway.url,
+        credential: gw.credential,
+        agentId,
+        target: `127.0.0.1:${target.port}`,
+      }),
+    );
     expect(answer.status).toBe(403);
-    if (answer.status === 101) return;
     expect(answer.headers).toMatch(/sphyr-outcome: blocked/i);
-    expect(JSON.parse(answer.body).error.code).toBe('tunnel_port_denied');
+    expect(answer.code).toBe('tunnel_port_denied');
     expect(target.accepted).toBe(0);
     const [record] = await tunnelRecords(gw, 1);
     expect(record?.reason).toBe('tunnel_port_denied');
@@ -230,15 +232,16 @@ describe('POST /v1/tunnel', () => {
       });
       cleanups.push(() => gw.close());
       const agentId = await gw.client().agentId();
-      const answer = await openTunnel({
-        gatewayUrl: gw.gateway.url,
-        credential: gw.credential,
-        agentId,
-        target,
-      });
+      const answer = refused(
+        await openTunnel({
+          gatewayUrl: gw.gateway.url,
+          credential: gw.credential,
+          agentId,
+          target,
+        }),
+      );
       expect(answer.status).toBe(403);
-      if (answer.status === 101) return;
-      expect(JSON.parse(answer.body).error.code).toBe(code);
+      expect(answer.code).toBe(code);
       expect(resolved).toBe(0);
     });
   }
@@ -246,16 +249,17 @@ describe('POST /v1/tunnel', () => {
   it('refuses a bad signature with 401 before anything else', async () => {
     const target = await rawTarget('http');
     const { gw, agentId } = await gatewayFor([target.port]);
-    const answer = await openTunnel({
-      gatewayUrl: gw.gateway.url,
-      credential: gw.credential,
-      agentId,
-      target: `127.0.0.1:${target.port}`,
-      signKey: new Uint8Array(32).fill(7),
-    });
+    const answer = refused(
+      await openTunnel({
+        gatewayUrl: gw.gateway.url,
+        credential: gw.credential,
+        agentId,
+        target: `127.0.0.1:${target.port}`,
+        signKey: new Uint8Array(32).fill(7),
+      }),
+    );
     expect(answer.status).toBe(401);
-    if (answer.status === 101) return;
-    expect(JSON.parse(answer.body).error.code).toBe('bad_signature');
+    expect(answer.code).toBe('bad_signature');
     expect(target.accepted).toBe(0);
   });
 
@@ -269,35 +273,33 @@ describe('POST /v1/tunnel', () => {
         agentId,
         target: `127.0.0.1:${target.port}`,
       });
-    const first = await open();
-    const second = await open();
-    expect([first.status, second.status]).toEqual([101, 101]);
-    const third = await open();
+    const first = upgraded(await open());
+    const second = upgraded(await open());
+    const third = refused(await open());
     expect(third.status).toBe(429);
-    if (third.status !== 101) expect(JSON.parse(third.body).error.code).toBe('tunnel_limit');
-    if (first.status === 101) {
-      first.socket.destroy();
-      await tunnelRecords(gw, 2); // the cap refusal and the first tunnel's record
-    }
+    expect(third.code).toBe('tunnel_limit');
+    first.socket.destroy();
+    await tunnelRecords(gw, 2); // the cap refusal and the first tunnel's record
     let fourth = await open();
-    for (let i = 0; i < 50 && fourth.status !== 101; i++) {
+    for (let i = 0; i < 50 && !('socket' in fourth); i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       fourth = await open();
     }
-    expect(fourth.status).toBe(101);
-    for (const t of [second, fourth]) if (t.status === 101) t.socket.destroy();
+    upgraded(fourth).socket.destroy();
+    second.socket.destroy();
   });
 
   it('closes a tunnel whose target stays silent past the idle limit', async () => {
     const target = await rawTarget('hold');
     const { gw, agentId } = await gatewayFor([target.port], { tunnelIdleTimeoutMs: 300 });
-    const answer = await openTunnel({
-      gatewayUrl: gw.gateway.url,
-      credential: gw.credential,
-      agentId,
-      target: `127.0.0.1:${target.port}`,
-    });
-    if (answer.status !== 101) throw new Error(`status ${answer.status}`);
+    const answer = upgraded(
+      await openTunnel({
+        gatewayUrl: gw.gateway.url,
+        credential: gw.credential,
+        agentId,
+        target: `127.0.0.1:${target.port}`,
+      }),
+    );
     answer.socket.write('GET / HTTP/1.1\r\n\r\n');
     await readAll(answer.socket, answer.rest);
     const records = await tunnelRecords(gw, 2);
@@ -308,13 +310,14 @@ describe('POST /v1/tunnel', () => {
   it('closes a tunnel whose client never sends a first byte past the idle limit, with nothing dialled', async () => {
     const target = await rawTarget('hold');
     const { gw, agentId } = await gatewayFor([target.port], { tunnelIdleTimeoutMs: 300 });
-    const answer = await openTunnel({
-      gatewayUrl: gw.gateway.url,
-      credential: gw.credential,
-      agentId,
-      target: `127.0.0.1:${target.port}`,
-    });
-    if (answer.status !== 101) throw new Error(`status ${answer.status}`);
+    const answer = upgraded(
+      await openTunnel({
+        gatewayUrl: gw.gateway.url,
+        credential: gw.credential,
+        agentId,
+        target: `127.0.0.1:${target.port}`,
+      }),
+    );
     await readAll(answer.socket, answer.rest);
     const [record] = await tunnelRecords(gw, 1);
     expect(record?.reason).toBe('tunnel_idle_timeout');

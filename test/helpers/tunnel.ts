@@ -2,9 +2,34 @@ import net, { type Socket } from 'node:net';
 import type { Credential } from '../../src/config/credential.js';
 import { contentDigest, signRequest } from '../../src/signing/index.js';
 
-export type TunnelAnswer =
-  | { status: 101; socket: Socket; headers: string; rest: Buffer }
-  | { status: number; headers: string; body: string };
+export interface Upgraded {
+  status: 101;
+  socket: Socket;
+  headers: string;
+  /** Bytes that arrived right behind the 101's headers. */
+  rest: Buffer;
+}
+export interface Refused {
+  status: number;
+  headers: string;
+  body: string;
+}
+export type TunnelAnswer = Upgraded | Refused;
+
+/** The answer as an open tunnel; throws with the refusal when it is not one. */
+export function upgraded(answer: TunnelAnswer): Upgraded {
+  if (!('socket' in answer)) throw new Error(`expected 101, got ${answer.status}: ${answer.body}`);
+  return answer;
+}
+
+/** The answer as a refusal; destroys and throws when a tunnel was opened instead. */
+export function refused(answer: TunnelAnswer): Refused & { code: string } {
+  if ('socket' in answer) {
+    answer.socket.destroy();
+    throw new Error('expected a refusal, got 101');
+  }
+  return { ...answer, code: (JSON.parse(answer.body) as { error: { code: string } }).error.code };
+}
 
 /** Opens a signed tunnel over a raw socket: POST /v1/tunnel with Upgrade: sphyr-tunnel. */
 export function openTunnel(opts: {
@@ -38,7 +63,7 @@ export function openTunnel(opts: {
     `Signature-Input: ${signed.signatureInput}\r\nSignature: ${signed.signature}\r\n\r\n`;
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: url.hostname, port: Number(url.port) });
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       const end = buf.indexOf('\r\n\r\n');
