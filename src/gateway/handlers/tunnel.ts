@@ -14,6 +14,8 @@ import { HandledError } from './relay.js';
 /** `host:port` with a DNS name, IPv4 literal or bracketed IPv6 literal and a decimal port. */
 const TARGET = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):([1-9][0-9]{0,4})$/;
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 // TLS fatal alert unrecognized_name (RFC 8446 §6.2): what a TLS client understands after the 101.
 const ALERT_UNRECOGNIZED_NAME = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70]);
 
@@ -117,7 +119,10 @@ function dial(addresses: string[], port: number): Promise<Socket> {
       const address = addresses[i];
       if (address === undefined) return reject(last);
       const socket = net.connect({ host: address, port });
+      // A blackholed address must not hold the tunnel until the OS gives up.
+      socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error('connect timeout')));
       socket.once('connect', () => {
+        socket.setTimeout(0);
         socket.off('error', onError);
         resolve(socket);
       });
