@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import http, { type Server } from 'node:http';
 import { type AddressInfo, isIP, type Socket } from 'node:net';
 import path from 'node:path';
-import { SphyrConfigError } from '../errors.js';
+import { SphyrConfigError, SphyrRequestError } from '../errors.js';
 import { DEFAULT_POLICY, type Policy, parseCidr, peerInRanges } from '../policy/index.js';
 import { MemoryNonceStore, type NonceStore } from '../signing/index.js';
 import { GatewayAuthorities } from './authority.js';
@@ -171,6 +171,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // JSON through a response bound to the raw socket, which is closed once that answer is out.
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     if (refused.has(socket)) return void socket.destroy();
+    // Only the tunnel is an upgrade; anything else would run a normal handler on a detached socket.
+    if ((req.url ?? '').split('?')[0] !== '/v1/tunnel') {
+      return answerAndDestroy(
+        socket,
+        new SphyrRequestError('not_found', 'only /v1/tunnel accepts an upgrade'),
+        now(),
+      );
+    }
     const res = new http.ServerResponse(req);
     res.assignSocket(socket);
     res.shouldKeepAlive = false;

@@ -324,6 +324,18 @@ describe('POST /v1/tunnel', () => {
     expect(target.accepted).toBe(0);
   });
 
+  it('answers an upgrade on any other path with 404 and closes it', async () => {
+    const { gw } = await gatewayFor([]);
+    const url = new URL(gw.gateway.url);
+    const socket = net.connect({ host: url.hostname, port: Number(url.port) });
+    socket.write(
+      `POST /v1/relay HTTP/1.1\r\nHost: ${url.host}\r\nConnection: Upgrade\r\nUpgrade: sphyr-tunnel\r\n\r\n`,
+    );
+    const reply = (await readAll(socket)).toString('latin1');
+    expect(reply).toMatch(/^HTTP\/1\.1 404 /);
+    expect(reply).toContain('"code":"not_found"');
+  });
+
   it('answers a plain POST /v1/tunnel without the upgrade with 426', async () => {
     const { gw } = await gatewayFor([]);
     const res = await fetch(`${gw.gateway.url}/v1/tunnel`, { method: 'POST' });
