@@ -74,6 +74,7 @@ export async function authenticate(
       path,
       query,
       targetUri: header(req, 'sphyr-target-uri'),
+      target: header(req, 'sphyr-target'),
       agentId: header(req, 'sphyr-agent-id'),
       contentDigest: header(req, 'content-digest'),
     },

@@ -24,6 +24,12 @@ export interface GatewayLimits {
   drainTimeoutMs: number;
   /** Registered agents live this long before `agent_expired`. */
   agentTtlMs: number;
+  /** A tunnel with no bytes either way for this long is closed. */
+  tunnelIdleTimeoutMs: number;
+  /** A tunnel is closed this long after it opened, busy or not. */
+  tunnelMaxLifetimeMs: number;
+  /** Open tunnels at most per key; the excess is refused 429 `tunnel_limit`. */
+  maxTunnelsPerKey: number;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = {
@@ -37,6 +43,9 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   maxConnectionsPerAddress: 256,
   drainTimeoutMs: 10_000,
   agentTtlMs: 24 * 60 * 60 * 1000,
+  tunnelIdleTimeoutMs: 120_000,
+  tunnelMaxLifetimeMs: 60 * 60 * 1000,
+  maxTunnelsPerKey: 16,
 };
 
 /** Everything a request handler needs; injected so tests swap the clock, resolver or store. */

@@ -26,6 +26,7 @@ const REQUEST_STATUS: Record<string, number> = {
   method_not_allowed: 405,
   request_timeout: 408,
   too_many_connections: 503,
+  tunnel_upgrade_required: 426,
 };
 
 // A request signed for another host (RFC 9110 §15.5.20: not a server that answers for that URI).

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import { isSphyrError, SphyrNetworkError, SphyrRequestError } from '../errors.js';
 import { ENTROPY_BODY_PREFIX_BYTES } from '../policy/index.js';
 import type { SignedCallKind } from '../signing/index.js';
@@ -14,10 +16,12 @@ import { handleRecentEvents, handleToolEvent } from './handlers/events.js';
 import { HandledError, handleRelay } from './handlers/relay.js';
 import { handleRevokeSelf, handleWhoami } from './handlers/self.js';
 import { noteTarget } from './handlers/target.js';
+import { handleTunnel } from './handlers/tunnel.js';
 import { newRequestId } from './ids.js';
 import { type LogDraft, newDraft } from './log-draft.js';
 import { refusalFor, sendJson, sendRefusal } from './refusal.js';
 import type { LogKind } from './store/types.js';
+import type { TunnelRegistry } from './tunnel/registry.js';
 import type { UpstreamAgents } from './upstream.js';
 import { handleWeb, isWebPath } from './web/router.js';
 
@@ -30,6 +34,7 @@ interface Route {
 function routeFor(method: string, path: string): Route | 'health' | undefined {
   if (path === '/healthz') return method === 'GET' || method === 'HEAD' ? 'health' : undefined;
   if (path === '/v1/relay') return { signed: 'relay', kind: 'relay' };
+  if (path === '/v1/tunnel' && method === 'POST') return { signed: 'tunnel', kind: 'tunnel' };
   if (path === '/v1/check' && method === 'POST') return { signed: 'agent', kind: 'check' };
   if (path === '/v1/agents' && method === 'POST') return { signed: 'register', kind: 'refusal' };
   if (path === '/v1/events' && method === 'POST') return { signed: 'agent', kind: 'tool' };
@@ -83,8 +88,28 @@ function discardRest(req: IncomingMessage, limit: number, budget = Math.max(limi
   req.resume();
 }
 
+/** A tunnel is asked for only as `Upgrade: sphyr-tunnel`, without a body. */
+function checkTunnelRequest(req: IncomingMessage, upgrade: Upgrade | undefined): void {
+  if (!upgrade || req.headers.upgrade?.toLowerCase() !== 'sphyr-tunnel') {
+    throw new SphyrRequestError(
+      'tunnel_upgrade_required',
+      'POST /v1/tunnel needs Connection: Upgrade and Upgrade: sphyr-tunnel',
+    );
+  }
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) {
+    throw new SphyrRequestError('tunnel_body_not_allowed', 'a tunnel request has no body');
+  }
+}
+
 /** The gateway's request pipeline (DESIGN §1): limit → verify → limits → screen → policy → relay → log. */
-export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents) {
+/** An HTTP/1.1 upgrade (the server's 'upgrade' event): the raw socket and what followed the headers. */
+export interface Upgrade {
+  socket: Socket;
+  head: Buffer;
+}
+
+export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents, tunnels: TunnelRegistry) {
   const spoolSlots = new SpoolSlots(ctx.limits.maxSpooledBodies);
   // A flood of 429s is one piece of news a minute per key (or address), not one webhook delivery each.
   const lastRateLimitEvent = new Map<string, number>();
@@ -96,7 +121,11 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
     lastRateLimitEvent.set(who, draft.ts);
     return true;
   };
-  return async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return async function handleRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgrade?: Upgrade,
+  ): Promise<void> {
     const started = performance.now();
     const now = ctx.now();
     const requestId = newRequestId(now);
@@ -141,7 +170,8 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
     // Called by authenticate only once the signature, nonce and limits hold (never for a refusal).
     let body: BodySpool | undefined;
     const readBody = async () => {
-      body ??= await BodySpool.read(req, {
+      // A tunnel's request has no body (checked below); its socket carries the tunnel's bytes.
+      body ??= await BodySpool.read(route?.signed === 'tunnel' ? Readable.from([]) : req, {
         maxBytes: ctx.limits.maxRequestBodyBytes,
         tmpDir: ctx.tmpDir,
         prefixBytes: ENTROPY_BODY_PREFIX_BYTES,
@@ -157,6 +187,7 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
           `no ${method} ${path} on this gateway (see /v1/relay, /v1/check)`,
         );
       }
+      if (route.signed === 'tunnel') checkTunnelRequest(req, upgrade);
       await checkPreAuthLimit(ctx, ip);
       const caller: Caller = await authenticate(
         ctx,
@@ -170,7 +201,20 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
         (authenticated) => noteCaller(ctx, req, route, draft, authenticated),
       );
       const spool = await readBody();
-      if (route.signed === 'relay') {
+      if (route.signed === 'tunnel' && upgrade) {
+        const target = req.headers['sphyr-target'];
+        await handleTunnel(
+          ctx,
+          tunnels,
+          upgrade.socket,
+          upgrade.head,
+          typeof target === 'string' ? target : undefined,
+          caller,
+          draft,
+          requestId,
+          commit,
+        );
+      } else if (route.signed === 'relay') {
         await handleRelay(ctx, agents, req, res, caller, spool, draft, requestId, commit);
       } else if (path === '/v1/check') {
         await handleCheck(ctx, res, caller, spool, draft, requestId, commit);
@@ -187,7 +231,7 @@ export function createRequestHandler(ctx: GatewayContext, agents: UpstreamAgents
       }
     } catch (error) {
       if (error instanceof HandledError) return;
-      if (!req.complete) discardRest(req, ctx.limits.maxRequestBodyBytes);
+      if (!req.complete && !upgrade) discardRest(req, ctx.limits.maxRequestBodyBytes);
       const refusal = refusalFor(
         // A caller that went away (its own timeout or abort) is not a gateway failure.
         !isSphyrError(error) && req.socket.destroyed

@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import http, { type Server } from 'node:http';
 import { type AddressInfo, isIP, type Socket } from 'node:net';
 import path from 'node:path';
-import { SphyrConfigError } from '../errors.js';
+import { SphyrConfigError, SphyrRequestError } from '../errors.js';
 import { DEFAULT_POLICY, type Policy, parseCidr, peerInRanges } from '../policy/index.js';
 import { MemoryNonceStore, type NonceStore } from '../signing/index.js';
 import { GatewayAuthorities } from './authority.js';
@@ -14,6 +14,7 @@ import { privateDir } from './store/data-dir.js';
 import { MemoryRateLimiter } from './store/memory-rate-limiter.js';
 import { SqliteStore } from './store/sqlite-store.js';
 import type { GatewayStore, RateLimiter } from './store/types.js';
+import { TunnelRegistry } from './tunnel/registry.js';
 import { createUpstreamAgents } from './upstream.js';
 import { WebhookDispatcher, type WebhookOptions } from './webhooks/dispatcher.js';
 
@@ -147,7 +148,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const agents = createUpstreamAgents(options.upstreamCa);
   const webhooks = new WebhookDispatcher(ctx, { ca: options.upstreamCa, ...options.webhooks });
   ctx.events = webhooks;
-  const handler = createRequestHandler(ctx, agents);
+  const tunnels = new TunnelRegistry();
+  const handler = createRequestHandler(ctx, agents, tunnels);
   const inFlight = new Set<Promise<void>>();
   let refused = new WeakSet<Socket>();
   const server = http.createServer(
@@ -165,6 +167,28 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       void done.finally(() => inFlight.delete(done));
     },
   );
+  // HTTP/1.1 upgrades: only POST /v1/tunnel (Upgrade: sphyr-tunnel); the handler refuses the rest as
+  // JSON through a response bound to the raw socket, which is closed once that answer is out.
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    if (refused.has(socket)) return void socket.destroy();
+    // Only the tunnel is an upgrade; anything else would run a normal handler on a detached socket.
+    if ((req.url ?? '').split('?')[0] !== '/v1/tunnel') {
+      return answerAndDestroy(
+        socket,
+        new SphyrRequestError('not_found', 'only /v1/tunnel accepts an upgrade'),
+        now(),
+      );
+    }
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => socket.end());
+    const done = handler(req, res, { socket, head }).catch((error) =>
+      warn(`unhandled: ${(error as Error).stack ?? error}`),
+    );
+    inFlight.add(done);
+    void done.finally(() => inFlight.delete(done));
+  });
   // Malformed or too-slow requests get a JSON answer and a destroyed socket, never a crash or a held fd.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     answerAndDestroy(socket, clientErrorFor(error), now());
@@ -229,6 +253,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const timeout = new Promise((resolve) => setTimeout(resolve, limits.drainTimeoutMs).unref());
         await Promise.race([drained, timeout]);
         server.closeAllConnections();
+        await tunnels.closeAll();
         await stopped;
         await Promise.allSettled([...inFlight]);
         await webhooks.stop();

@@ -126,6 +126,17 @@ export const PolicySchema = z.strictObject(
       )
       .prefault({}),
     unsafeAllowRanges: z.array(cidr, { error: 'expected a list of CIDRs' }).default([]),
+    // Ports a signed tunnel (POST /v1/tunnel) may reach; everything else is `tunnel_port_denied`.
+    tunnelPorts: z
+      .array(
+        z
+          .number({ error: 'expected port numbers (1-65535)' })
+          .int({ error: 'expected port numbers (1-65535)' })
+          .min(1, { error: 'expected port numbers (1-65535)' })
+          .max(65535, { error: 'expected port numbers (1-65535)' }),
+        { error: 'expected a list of port numbers' },
+      )
+      .default([443, 80]),
     logFullUrl: z.boolean({ error: 'expected true or false' }).default(false),
     retentionDays: z
       .number({ error: 'expected a whole number of days, at least 1' })

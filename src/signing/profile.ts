@@ -13,7 +13,7 @@ export const LABEL = 'sig';
 export const ALG = 'hmac-sha256';
 
 /** Which kind of gateway call is being signed; each kind has its own fixed component list. */
-export type SignedCallKind = 'relay' | 'agent' | 'register';
+export type SignedCallKind = 'relay' | 'agent' | 'register' | 'tunnel';
 
 /** Field names (lowercase, as RFC 9421 component identifiers and Node header keys). */
 export const HEADER_SIGNATURE = 'signature';
@@ -21,6 +21,8 @@ export const HEADER_SIGNATURE_INPUT = 'signature-input';
 export const HEADER_CONTENT_DIGEST = 'content-digest';
 export const HEADER_TARGET_URI = 'sphyr-target-uri';
 export const HEADER_AGENT_ID = 'sphyr-agent-id';
+/** `host:port` a tunnel (`POST /v1/tunnel`) is to reach; signed in place of the relay's target URI. */
+export const HEADER_TARGET = 'sphyr-target';
 
 /**
  * Covered components, in order, per call kind. The gateway requires exactly this list: a signer
@@ -33,6 +35,15 @@ export const COVERED_COMPONENTS: Readonly<Record<SignedCallKind, readonly string
     '@path',
     '@query',
     HEADER_TARGET_URI,
+    HEADER_CONTENT_DIGEST,
+    HEADER_AGENT_ID,
+  ]),
+  tunnel: Object.freeze([
+    '@method',
+    '@authority',
+    '@path',
+    '@query',
+    HEADER_TARGET,
     HEADER_CONTENT_DIGEST,
     HEADER_AGENT_ID,
   ]),

@@ -9,6 +9,7 @@ import {
   COVERED_COMPONENTS,
   HEADER_AGENT_ID,
   HEADER_CONTENT_DIGEST,
+  HEADER_TARGET,
   HEADER_TARGET_URI,
   PARAM_ORDER,
   type SignedCallKind,
@@ -29,6 +30,8 @@ export interface RequestFacts {
   query: string;
   /** `Sphyr-Target-Uri` header value (relay only). */
   targetUri?: string;
+  /** `Sphyr-Target` header value, `host:port` (tunnel only). */
+  target?: string;
   /** `Content-Digest` header value as sent. */
   contentDigest: string;
   /** `Sphyr-Agent-Id` header value (relay and agent calls). */
@@ -94,6 +97,8 @@ function componentValue(component: string, facts: RequestFacts): string | undefi
     // Fields: RFC 9421 §2.1 uses the value with surrounding whitespace trimmed.
     case HEADER_TARGET_URI:
       return facts.targetUri?.trim() || undefined;
+    case HEADER_TARGET:
+      return facts.target?.trim() || undefined;
     case HEADER_CONTENT_DIGEST:
       return facts.contentDigest.trim() || undefined;
     case HEADER_AGENT_ID:

@@ -27,7 +27,7 @@ export interface AgentRecord {
   expiresAt: number;
 }
 
-export type LogKind = 'relay' | 'check' | 'tool' | 'refusal';
+export type LogKind = 'relay' | 'check' | 'tool' | 'refusal' | 'tunnel';
 export type Outcome = 'allowed' | 'blocked' | 'rate_limited' | 'unauthorized' | 'error';
 
 /** One record per relay, check, tool call and refusal (DESIGN §3.7). */
