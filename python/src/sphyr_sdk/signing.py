@@ -26,6 +26,8 @@ COVERED_COMPONENTS: Dict[str, Tuple[str, ...]] = {
               "sphyr-agent-id"),
     "agent": ("@method", "@authority", "@path", "@query", "content-digest", "sphyr-agent-id"),
     "register": ("@method", "@authority", "@path", "@query", "content-digest"),
+    # POST /v1/tunnel: the relay's list with the tunnel's host:port in place of its target URI.
+    "tunnel": ("@method", "@authority", "@path", "@query", "sphyr-target", "content-digest", "sphyr-agent-id"),
 }
 
 KEYID_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{1,128}\Z")
@@ -46,6 +48,8 @@ class RequestFacts(NamedTuple):
     content_digest: str
     target_uri: Optional[str] = None
     agent_id: Optional[str] = None
+    #: A tunnel's ``host:port`` (the ``sphyr-target`` header).
+    target: Optional[str] = None
 
 
 class SignatureParams(NamedTuple):
@@ -105,6 +109,8 @@ def _component_value(component: str, facts: RequestFacts) -> Optional[str]:
         return facts.query
     if component == "sphyr-target-uri":
         return (facts.target_uri or "").strip() or None
+    if component == "sphyr-target":
+        return (facts.target or "").strip() or None
     if component == "content-digest":
         return facts.content_digest.strip() or None
     if component == "sphyr-agent-id":
