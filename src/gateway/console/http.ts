@@ -4,6 +4,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBoundedBody } from '../bounded-body.js';
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -21,9 +22,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
-export class BodyTooLarge extends Error {}
-
-export class BodyTimeout extends Error {}
+export { BodyTimeout, BodyTooLarge } from '../bounded-body.js';
 
 export function parseCookies(req: IncomingMessage): Map<string, string> {
   const cookies = new Map<string, string>();
@@ -59,40 +58,9 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
 /** A console body takes at most this long to arrive (a trickle holds a connection otherwise). */
 export const BODY_TIMEOUT_MS = 10_000;
 
-/**
- * Reads a small console body: over `maxBytes` (declared or sent) → BodyTooLarge, slower than
- * {@link BODY_TIMEOUT_MS} → BodyTimeout. The rest is never drained here: the request handler
- * discards a bounded amount and closes the connection.
- */
+/** Reads a small console body within {@link MAX_BODY_BYTES} and {@link BODY_TIMEOUT_MS}. */
 export function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > maxBytes) return Promise.reject(new BodyTooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    const finish = (error?: Error) => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      if (error) {
-        req.pause();
-        reject(error);
-      } else resolve(Buffer.concat(chunks, total));
-    };
-    const onData = (chunk: Buffer) => {
-      total += chunk.length;
-      if (total > maxBytes) return finish(new BodyTooLarge());
-      chunks.push(chunk);
-    };
-    const onEnd = () => finish();
-    const onError = (error: Error) => finish(error);
-    const timer = setTimeout(() => finish(new BodyTimeout()), BODY_TIMEOUT_MS);
-    timer.unref();
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', onError);
-  });
+  return readBoundedBody(req, maxBytes, BODY_TIMEOUT_MS);
 }
 
 export function mediaType(req: IncomingMessage): string {

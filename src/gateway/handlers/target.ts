@@ -1,8 +1,8 @@
 import { SphyrPolicyError, SphyrRequestError } from '../../errors.js';
-import { evaluatePolicy, requestEntropy, screenTarget } from '../../policy/index.js';
+import { evaluatePolicy, requestEntropy } from '../../policy/index.js';
 import type { GatewayContext } from '../context.js';
 import { type LogDraft, redactQuery } from '../log-draft.js';
-import { selfUrls } from '../self-address.js';
+import { vettedAddresses } from '../screening.js';
 
 export interface VettedTarget {
   url: URL;
@@ -50,15 +50,7 @@ export async function vetTarget(
   bodyPrefix?: Uint8Array,
 ): Promise<VettedTarget> {
   draft.entropy = requestEntropy(url, bodyPrefix);
-  const screen = await screenTarget(url.href, {
-    resolve: ctx.resolve,
-    unsafeAllowRanges: ctx.policy.unsafeAllowRanges,
-    isSelf: ctx.isSelf,
-    selfUrls: selfUrls(ctx),
-  });
-  if (screen.verdict !== 'allow') {
-    throw new SphyrPolicyError(screen.reason, `the target was blocked by SSRF screening (${screen.reason})`);
-  }
+  const addresses = await vettedAddresses(ctx, url);
   const decision = evaluatePolicy(ctx.policy, {
     keyId,
     method,
@@ -70,7 +62,7 @@ export async function vetTarget(
   }
   return {
     url,
-    addresses: screen.addresses,
+    addresses,
     reportReason: decision.reason === 'allowed' ? undefined : decision.reason,
   };
 }

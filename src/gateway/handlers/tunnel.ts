@@ -1,12 +1,12 @@
 import net, { type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SphyrPolicyError, SphyrRateLimitError, SphyrRequestError } from '../../errors.js';
-import { evaluatePolicy, screenTarget } from '../../policy/index.js';
+import { evaluatePolicy } from '../../policy/index.js';
 import type { Caller } from '../authenticate.js';
 import type { GatewayContext } from '../context.js';
 import { newRequestId } from '../ids.js';
 import type { LogDraft } from '../log-draft.js';
-import { selfUrls } from '../self-address.js';
+import { vettedAddresses } from '../screening.js';
 import { parseClientHello } from '../tunnel/client-hello.js';
 import type { TunnelRegistry } from '../tunnel/registry.js';
 import { HandledError } from './relay.js';
@@ -58,21 +58,13 @@ async function vetTunnel(ctx: GatewayContext, keyId: string, target: TunnelTarge
       `tunnels to port ${target.port} are not allowed (tunnelPorts)`,
     );
   }
-  const screen = await screenTarget(target.url.href, {
-    resolve: ctx.resolve,
-    unsafeAllowRanges: ctx.policy.unsafeAllowRanges,
-    isSelf: ctx.isSelf,
-    selfUrls: selfUrls(ctx),
-  });
-  if (screen.verdict !== 'allow') {
-    throw new SphyrPolicyError(screen.reason, `the target was blocked by SSRF screening (${screen.reason})`);
-  }
+  const addresses = await vettedAddresses(ctx, target.url);
   // A tunnel is the method CONNECT to the policy: a `methods` list must name it to allow tunnels.
   const decision = evaluatePolicy(ctx.policy, { keyId, method: 'CONNECT', url: target.url, entropy: 0 });
   if (decision.verdict === 'block') {
     throw new SphyrPolicyError(decision.reason, `the tunnel was denied by policy (${decision.reason})`);
   }
-  return screen.addresses;
+  return addresses;
 }
 
 /** Waits for the client's opening bytes: a whole ClientHello if it starts TLS, else its first chunk. */

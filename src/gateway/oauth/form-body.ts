@@ -5,6 +5,7 @@
  */
 
 import type { IncomingMessage } from 'node:http';
+import { BodyTimeout, BodyTooLarge, readBoundedBody } from '../bounded-body.js';
 import { OAuthError } from './respond.js';
 
 export const MAX_FORM_BYTES = 8 * 1024;
@@ -49,36 +50,17 @@ function safeName(name: string): string {
   return JSON.stringify(name.replace(/[^\x20-\x7e]/g, '?').slice(0, 40));
 }
 
-function readBounded(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (error?: OAuthError) => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      if (error) reject(error);
-      else resolve(Buffer.concat(chunks, size));
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.pause();
-        finish(new OAuthError('invalid_request', `the request body is larger than ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => finish();
-    const onError = () => finish(new OAuthError('invalid_request', 'the request body could not be read'));
-    const timer = setTimeout(
-      () => finish(new OAuthError('invalid_request', 'the request body did not arrive in time')),
-      timeoutMs,
-    );
-    timer.unref();
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  });
+/** The bounded read, in OAuth's terms: every failure is `invalid_request` saying which. */
+async function readBounded(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
+  try {
+    return await readBoundedBody(req, maxBytes, timeoutMs);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      throw new OAuthError('invalid_request', `the request body is larger than ${maxBytes} bytes`);
+    }
+    if (error instanceof BodyTimeout) {
+      throw new OAuthError('invalid_request', 'the request body did not arrive in time');
+    }
+    throw new OAuthError('invalid_request', 'the request body could not be read');
+  }
 }

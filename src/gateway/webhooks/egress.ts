@@ -8,9 +8,9 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { type ScreenResult, screenTarget } from '../../policy/index.js';
+import type { ScreenResult } from '../../policy/index.js';
 import type { GatewayContext } from '../context.js';
-import { selfUrls } from '../self-address.js';
+import { screenForGateway } from '../screening.js';
 
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
@@ -35,14 +35,9 @@ export function checkWebhookUrl(raw: unknown): { url: URL } | { error: string } 
   return { url };
 }
 
-/** The gateway's SSRF screen with its resolver, the policy's `unsafeAllowRanges` and the loop guard. */
+/** The gateway's SSRF screen (see screening.ts): deliveries screen exactly as relays do. */
 export function screenWebhookUrl(ctx: GatewayContext, url: URL): Promise<ScreenResult> {
-  return screenTarget(url.href, {
-    resolve: ctx.resolve,
-    unsafeAllowRanges: ctx.policy.unsafeAllowRanges,
-    isSelf: ctx.isSelf,
-    selfUrls: selfUrls(ctx),
-  });
+  return screenForGateway(ctx, url);
 }
 
 export interface WebhookHttpRequest {
